@@ -1,0 +1,1 @@
+"""sesame-link: link a customer's Sesame HR account by API token."""

@@ -1,0 +1,59 @@
+"""Errors to RFC 9457 problem+json, in one place for every HTTP answer."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from sesame_link import errors
+from sesame_link.models import FieldProblem, Problem
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_BASE = "urn:sesame-link:problem:"
+_MESSAGES = {
+    "json_invalid": "is not valid JSON",
+    "model_type": "must be a JSON object",
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "string_type": "must be a string",
+    "string_pattern_mismatch": "must be a region such as eu1",
+}
+# Tokens are at least 16 characters, so a shorter field name can never be a pasted token.
+_MAX_ECHOED_FIELD_CHARS = 15
+
+
+def problem_for(exc: errors.LinkError) -> Problem:
+    return Problem(
+        type=_TYPE_BASE + exc.code,
+        title=exc.title,
+        status=exc.status,
+        detail=exc.detail,
+        code=exc.code,
+        retryable=exc.retryable,
+        suggested_region=getattr(exc, "suggested_region", None),
+        errors=getattr(exc, "fields", None) or None,
+    )
+
+
+def headers_for(exc: errors.LinkError) -> dict[str, str]:
+    retry_after = getattr(exc, "retry_after", None)
+    return {"Retry-After": retry_after} if retry_after else {}
+
+
+def invalid_request(exc: ValidationError) -> errors.InvalidRequest:
+    """Name the fields and what is wrong with them; never the values (pydantic keeps them)."""
+    fields = [FieldProblem(field=_field(error["loc"]), message=_message(error)) for error in exc.errors()]
+    return errors.InvalidRequest("The request body is not a valid link request.", fields)
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    if not loc:
+        return "(body)"
+    name = str(loc[0])
+    return name if len(name) <= _MAX_ECHOED_FIELD_CHARS and name.isidentifier() else "(unknown field)"
+
+
+def _message(error: ErrorDetails) -> str:
+    if error["type"] == "value_error":
+        return str(error.get("ctx", {}).get("error", "is not valid"))
+    return _MESSAGES.get(error["type"], "is not valid")

@@ -1,0 +1,19 @@
+"""Logger and metrics shared by the handlers. The service name is distinctive on purpose:
+a name that is a substring of a library's logger name would silence that library."""
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+SERVICE = "sesame-link"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace="SesameLink", service=SERVICE)
+
+
+def record_sesame_latency(milliseconds: float) -> None:
+    metrics.add_metric(name="SesameLatency", unit=MetricUnit.Milliseconds, value=milliseconds)
+
+
+def record_outcome(code: str) -> None:
+    metrics.add_dimension(name="outcome", value=code)
+    metrics.add_metric(name="Links", unit=MetricUnit.Count, value=1)

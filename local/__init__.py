@@ -1,0 +1,1 @@
+"""Development-only tooling: local gateway, Sesame simulator, template reader. Never deployed."""

@@ -1,0 +1,180 @@
+"""A Sesame HR public API simulator for tests and `make run`: GET /core/v3/info on loopback.
+
+It follows reference/sesame-api.md: Bearer auth, 401 for an unknown token or a token of another
+region, the documented 200 shape. The region comes from the Host (`api-eu1.sesame.test`, with
+local/dns.py) or from a path prefix (`http://127.0.0.1:PORT/eu1/core/v3/info`).
+Faults are set per region, in-process, for tests of what goes wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+INFO_PATH = "/core/v3/info"
+_HOST_REGION = re.compile(r"^api-([a-z0-9]+)\.")
+_PATH_REGION = re.compile(r"^/([a-z0-9]+)" + re.escape(INFO_PATH) + "$")
+
+
+@dataclass(frozen=True)
+class Account:
+    region: str
+    company_id: str
+    company_name: str
+
+
+@dataclass(frozen=True)
+class Fault:
+    """What a region answers instead of the truth. `status=None` keeps the normal answer."""
+
+    status: int | None = None
+    body: bytes = b'{"error":"simulated"}'
+    headers: dict[str, str] = field(default_factory=dict)
+    delay_seconds: float = 0.0
+    trickle_seconds: float = 0.0
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class SeenRequest:
+    region: str | None
+    status: int
+
+
+class SesameSimulator:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency_seconds: float = 0.0) -> None:
+        self.latency_seconds = latency_seconds
+        self._accounts: dict[str, Account] = {}
+        self._faults: dict[str, Fault] = {}
+        self._seen: list[SeenRequest] = []
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> SesameSimulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add_account(self, token: str, region: str, company_id: str, company_name: str) -> None:
+        with self._lock:
+            self._accounts[token] = Account(region, company_id, company_name)
+
+    def set_fault(self, region: str, fault: Fault | None) -> None:
+        with self._lock:
+            if fault is None:
+                self._faults.pop(region, None)
+            else:
+                self._faults[region] = fault
+
+    def reset(self) -> None:
+        with self._lock:
+            self._faults.clear()
+            self._seen.clear()
+
+    def seen(self) -> list[SeenRequest]:
+        with self._lock:
+            return list(self._seen)
+
+    def answer(self, region: str | None, authorization: str | None) -> tuple[int, bytes, Fault | None]:
+        with self._lock:
+            fault = self._faults.get(region or "")
+            account = self._accounts.get(_bearer(authorization) or "")
+        if fault is not None and fault.status is not None:
+            status, body = fault.status, fault.body
+        elif region is None:
+            status, body = 404, b'{"error":"Not Found"}'
+        elif account is None or account.region != region:
+            status, body = 401, b'{"error":"Unauthorized"}'
+        else:
+            status, body = 200, _info_body(account)
+        with self._lock:
+            self._seen.append(SeenRequest(region, status))
+        return status, body, fault
+
+
+def _bearer(authorization: str | None) -> str | None:
+    if authorization and authorization.startswith("Bearer "):
+        return authorization[len("Bearer ") :]
+    return None
+
+
+def _info_body(account: Account) -> bytes:
+    document = {
+        "data": {
+            "company": {
+                "id": account.company_id,
+                "name": account.company_name,
+                "notificationEmail": "admin@example.com",
+                "language": "es-ES",
+                "createdAt": "2020-01-01T10:00:00+01:00",
+                "updatedAt": "2020-01-01T10:00:00+01:00",
+            }
+        },
+        "meta": {"currentPage": 1, "lastPage": 1, "total": 1, "perPage": 1},
+    }
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def handle(self) -> None:
+            with contextlib.suppress(
+                ConnectionError
+            ):  # a client that hangs up early is normal (after a 401, a timeout)
+                super().handle()
+
+        def do_GET(self) -> None:
+            region = _region(self.headers.get("Host", ""), self.path)
+            status, body, fault = simulator.answer(region, self.headers.get("Authorization"))
+            fault = fault or Fault()
+            time.sleep(simulator.latency_seconds + fault.delay_seconds)
+            if fault.reset:
+                self.connection.close()
+                return
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in fault.headers.items():
+                self.send_header(name, value)
+            self.end_headers()
+            self._write(body, fault.trickle_seconds)
+
+        def _write(self, body: bytes, trickle_seconds: float) -> None:
+            if not trickle_seconds:
+                self.wfile.write(body)
+                return
+            for offset in range(len(body)):
+                self.wfile.write(body[offset : offset + 1])
+                self.wfile.flush()
+                time.sleep(trickle_seconds)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
+            """Quiet: requests are recorded in `seen()`, not printed."""
+
+    return Handler
+
+
+def _region(host: str, path: str) -> str | None:
+    path_match = _PATH_REGION.match(path)
+    if path_match:
+        return path_match.group(1)
+    host_match = _HOST_REGION.match(host)
+    if host_match and path == INFO_PATH:
+        return host_match.group(1)
+    return None
