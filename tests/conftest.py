@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from local.backends import DEMO_ACCOUNTS
+from tests import canary
+
+pytest_plugins = ["pytester"]
+
+for _token, *_ in DEMO_ACCOUNTS:
+    canary.register(_token)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    # Sections accumulate over setup, call and teardown: look at this phase's only.
+    phase = [content for title, content in report.sections if title.endswith(report.when)]
+    captured = "\n".join(phase) + report.longreprtext
+    leaks = canary.leaked_in(captured)
+    if leaks:
+        report.outcome = "failed"
+        report.sections = [(title, canary.redact(content)) for title, content in report.sections]
+        report.longrepr = f"TOKEN LEAK: {leaks} registered test token(s) in the captured output of {report.when}"
