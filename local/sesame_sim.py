@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -145,7 +147,7 @@ def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
             fault = fault or Fault()
             time.sleep(simulator.latency_seconds + fault.delay_seconds)
             if fault.reset:
-                self.connection.close()
+                self._reset_mid_response()
                 return
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -154,6 +156,14 @@ def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self._write(body, fault.trickle_seconds)
+
+        def _reset_mid_response(self) -> None:
+            self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n{"data": {"comp')
+            self.wfile.flush()
+            # Linger 0: closing sends a TCP RST instead of a clean FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
 
         def _write(self, body: bytes, trickle_seconds: float) -> None:
             if not trickle_seconds:

@@ -24,4 +24,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if leaks:
         report.outcome = "failed"
         report.sections = [(title, canary.redact(content)) for title, content in report.sections]
-        report.longrepr = f"TOKEN LEAK: {leaks} registered test token(s) in the captured output of {report.when}"
+        report.longrepr = (
+            f"TOKEN LEAK: {leaks} registered test token(s) in the captured output of {report.when}\n"
+            + canary.redact(report.longreprtext)
+        )

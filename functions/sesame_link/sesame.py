@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
-from urllib3.exceptions import NameResolutionError
+from urllib3 import exceptions as urllib3_errors
 
 from sesame_link import errors
 
@@ -112,18 +112,20 @@ class SesameClient:
 
 
 def _read_body(response: requests.Response, deadline: float) -> bytes:
-    """Read the body within the deadline and a size cap: a trickling server cannot hold us."""
+    """Read the body within the deadline and a size cap: a trickling server cannot hold us.
+
+    read1 returns whatever has arrived, so the deadline is checked between reads."""
     body = bytearray()
     try:
-        for chunk in response.iter_content(chunk_size=16384):
+        while chunk := response.raw.read1(16384, decode_content=True):
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise errors.SesameUnavailable("Sesame's answer is too large.")
             if time.monotonic() > deadline:
                 raise errors.SesameTimeout("Sesame did not finish answering in time.")
-    except requests.Timeout:
+    except (requests.Timeout, urllib3_errors.TimeoutError):
         raise errors.SesameTimeout("Sesame did not finish answering in time.") from None
-    except requests.RequestException:
+    except (requests.RequestException, urllib3_errors.HTTPError, OSError):
         raise errors.SesameUnavailable("The connection to Sesame broke mid-answer.") from None
     return bytes(body)
 
@@ -156,4 +158,4 @@ def _retry_after(value: str | None) -> str | None:
 def _is_name_resolution_failure(exc: requests.ConnectionError) -> bool:
     # requests wraps urllib3's MaxRetryError, whose `reason` is the NameResolutionError.
     cause = exc.args[0] if exc.args else None
-    return isinstance(getattr(cause, "reason", cause), NameResolutionError)
+    return isinstance(getattr(cause, "reason", cause), urllib3_errors.NameResolutionError)

@@ -87,7 +87,11 @@ def test_nothing_is_stored_when_sesame_says_no() -> None:
 
 @pytest.mark.parametrize(
     ("remaining", "expected_budget"),
-    [(15.0, SESAME_BUDGET_SECONDS), (6.0, 6.0 - STORAGE_RESERVE_SECONDS), (3.0, 3.0 - STORAGE_RESERVE_SECONDS)],
+    [
+        (15.0, SESAME_BUDGET_SECONDS),
+        (6.0, 6.0 - STORAGE_RESERVE_SECONDS),
+        (3.0, 3.0 - STORAGE_RESERVE_SECONDS),
+    ],
 )
 def test_sesame_budget_is_bounded_by_the_remaining_time(remaining: float, expected_budget: float) -> None:
     sesame = FakeSesame()

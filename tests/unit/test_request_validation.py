@@ -25,8 +25,24 @@ def rejection(body: str) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     "region",
-    ["eu1.evil.com", "eu1@host", "eu1/..", "eu1#", "eu%31", "EU1", "eu", "e1", "eu123", "éu1", "eu1\n",
-     "ｅｕ１", "", " eu1", "xn--eu1", "abcdefg1"],
+    [
+        "eu1.evil.com",
+        "eu1@host",
+        "eu1/..",
+        "eu1#",
+        "eu%31",
+        "EU1",
+        "eu",
+        "e1",
+        "eu123",
+        "éu1",
+        "eu1\n",
+        "ｅｕ１",
+        "",
+        " eu1",
+        "xn--eu1",
+        "abcdefg1",
+    ],
 )
 def test_regions_that_could_bend_the_hostname_are_rejected(region: str) -> None:
     problem = rejection(json.dumps({"token": TOKEN, "region": region}))
@@ -66,8 +82,11 @@ def test_token_shape_is_checked_without_echoing_it(token: str) -> None:
         ("not json", "(body)", "is not valid JSON"),
         ("[1, 2]", "(body)", "must be a JSON object"),
         ('{"region": "eu1"}', "token", "is required"),
-        ('{"token": 1234567890123456789, "region": "eu1"}', "token",
-         "must be 16 to 512 printable characters without spaces"),
+        (
+            '{"token": 1234567890123456789, "region": "eu1"}',
+            "token",
+            "must be 16 to 512 printable characters without spaces",
+        ),
         ('{"token": "' + TOKEN + '", "region": 1}', "region", "must be a string"),
         ('{"token": "' + TOKEN + '", "region": "eu1", "tenant": "other"}', "tenant", "is not a known field"),
     ],

@@ -32,7 +32,11 @@ def stubbed() -> Iterator[tuple[SecretsManagerVault, Stubber]]:
 
 def credential() -> Credential:
     return Credential(
-        tenant="auth0|1", region="eu1", company_id="c1", company_name="Acme", token=canary.new_token(),
+        tenant="auth0|1",
+        region="eu1",
+        company_id="c1",
+        company_name="Acme",
+        token=canary.new_token(),
         linked_at=datetime(2026, 11, 28, tzinfo=timezone.utc),
     )
 
@@ -65,7 +69,9 @@ def test_secret_scheduled_for_deletion_is_restored_then_written(
 ) -> None:
     vault, stubber = stubbed
     expect_create(stubber, "InvalidRequestException")
-    stubber.add_response("describe_secret", {"ARN": ARN, "DeletedDate": datetime(2026, 11, 27)}, {"SecretId": NAME})
+    stubber.add_response(
+        "describe_secret", {"ARN": ARN, "DeletedDate": datetime(2026, 11, 27)}, {"SecretId": NAME}
+    )
     stubber.add_response("restore_secret", {"ARN": ARN}, {"SecretId": NAME})
     stubber.add_response("put_secret_value", {"ARN": ARN}, {"SecretId": NAME, "SecretString": ANY})
     assert vault.store(credential()).created is False

@@ -1,0 +1,157 @@
+"""The Sesame client against the simulator over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from local.backends import SIMULATED_REGIONS
+from local.dns import install_local_resolver, simulated_sesame_url
+from local.sesame_sim import Fault, SesameSimulator
+from sesame_link import errors
+from sesame_link.sesame import KNOWN_REGIONS, SesameClient
+from tests import canary
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def simulator() -> Iterator[SesameSimulator]:
+    install_local_resolver(SIMULATED_REGIONS)
+    sim = SesameSimulator().start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def sim(simulator: SesameSimulator) -> Iterator[SesameSimulator]:
+    simulator.reset()
+    yield simulator
+    simulator.reset()
+    simulator.latency_seconds = 0.0
+
+
+@pytest.fixture
+def client(simulator: SesameSimulator) -> SesameClient:
+    return SesameClient(simulated_sesame_url(simulator.port))
+
+
+def account(sim: SesameSimulator, region: str = "eu1", name: str = "Acme") -> tuple[str, str]:
+    token, company_id = canary.new_token(), str(uuid.uuid4())
+    sim.add_account(token, region, company_id, name)
+    return token, company_id
+
+
+def soon(seconds: float = 3.0) -> float:
+    return time.monotonic() + seconds
+
+
+def test_a_good_token_names_its_company_with_one_request(sim: SesameSimulator, client: SesameClient) -> None:
+    token, company_id = account(sim, name="Café Ñandú 株式会社")
+    company = client.check(token, "eu1", soon())
+    assert (company.id, company.name) == (company_id, "Café Ñandú 株式会社")
+    assert [(seen.region, seen.status) for seen in sim.seen()] == [("eu1", 200)]
+
+
+def test_a_rejected_token_is_probed_once_in_each_other_known_region(
+    sim: SesameSimulator, client: SesameClient
+) -> None:
+    with pytest.raises(errors.InvalidToken):
+        client.check(canary.new_token(), "eu1", soon())
+    regions = sorted(seen.region or "" for seen in sim.seen())
+    assert regions == sorted(KNOWN_REGIONS)
+
+
+def test_a_token_of_another_region_suggests_it(sim: SesameSimulator, client: SesameClient) -> None:
+    token, _ = account(sim, region="eu4")
+    with pytest.raises(errors.WrongRegion) as caught:
+        client.check(token, "eu1", soon())
+    assert caught.value.suggested_region == "eu4"
+    assert token not in str(caught.value)
+
+
+def test_the_probe_runs_in_parallel_within_the_deadline(sim: SesameSimulator, client: SesameClient) -> None:
+    # Nine calls of 0.4 s in a 1.5 s deadline: only a parallel probe reaches the right region.
+    token, _ = account(sim, region="mx1")
+    sim.latency_seconds = 0.4
+    with pytest.raises(errors.WrongRegion) as caught:
+        client.check(token, "eu1", soon(1.5))
+    assert caught.value.suggested_region == "mx1"
+
+
+def test_a_token_accepted_in_two_other_regions_suggests_none(
+    sim: SesameSimulator, client: SesameClient
+) -> None:
+    token, _ = account(sim, region="eu4")
+    sim.set_fault("br1", Fault(status=200, body=b'{"data":{"company":{"id":"x-1"}}}'))
+    with pytest.raises(errors.InvalidToken):
+        client.check(token, "eu1", soon())
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault(status=403), errors.TokenForbidden),
+        (Fault(status=429), errors.SesameRateLimited),
+        (Fault(status=500), errors.SesameUnavailable),
+        (Fault(status=502), errors.SesameUnavailable),
+        (Fault(status=503), errors.SesameUnavailable),
+        (Fault(status=404), errors.SesameUnavailable),
+        (Fault(status=200, body=b"<html>maintenance</html>"), errors.SesameUnavailable),
+        (Fault(status=200, body=b'{"data":{"company":{"name":"no id"}}}'), errors.SesameUnavailable),
+        (Fault(status=200, body=b'{"data":[{"company":{"id":"a"}}]}'), errors.SesameUnavailable),
+        (Fault(status=200, body=b'{"data":{"company":{"id":"../../other"}}}'), errors.SesameUnavailable),
+        (Fault(status=200, body=b'{"data":{"company":{"id":"ok-1","name":7}}}'), errors.SesameUnavailable),
+        (Fault(reset=True), errors.SesameUnavailable),
+        (Fault(delay_seconds=1.5), errors.SesameTimeout),
+        (Fault(trickle_seconds=0.05), errors.SesameTimeout),
+    ],
+)
+def test_faults_map_to_the_documented_codes(
+    sim: SesameSimulator, client: SesameClient, fault: Fault, expected: type[errors.LinkError]
+) -> None:
+    token, _ = account(sim)
+    sim.set_fault("eu1", fault)
+    started = time.monotonic()
+    with pytest.raises(expected) as caught:
+        client.check(token, "eu1", soon(1.0))
+    assert time.monotonic() - started < 2.5, "the deadline bounds every call"
+    assert token not in str(caught.value)
+    assert len(sim.seen()) == 1
+
+
+def test_retry_after_is_passed_on(sim: SesameSimulator, client: SesameClient) -> None:
+    token, _ = account(sim)
+    sim.set_fault("eu1", Fault(status=429, headers={"Retry-After": "30"}))
+    with pytest.raises(errors.SesameRateLimited) as caught:
+        client.check(token, "eu1", soon())
+    assert caught.value.retry_after == "30"
+
+
+def test_a_redirect_is_not_followed_with_the_token(sim: SesameSimulator, client: SesameClient) -> None:
+    elsewhere = SesameSimulator().start()
+    try:
+        token, _ = account(sim)
+        location = f"http://127.0.0.1:{elsewhere.port}/eu1/core/v3/info"
+        sim.set_fault("eu1", Fault(status=302, headers={"Location": location}))
+        with pytest.raises(errors.SesameUnavailable):
+            client.check(token, "eu1", soon())
+        assert elsewhere.seen() == []
+    finally:
+        elsewhere.stop()
+
+
+def test_a_region_whose_host_does_not_resolve_is_unknown(sim: SesameSimulator, client: SesameClient) -> None:
+    with pytest.raises(errors.UnknownRegion):
+        client.check(canary.new_token(), "zz9", soon())
+    assert sim.seen() == []
+
+
+def test_no_time_left_means_no_request(sim: SesameSimulator, client: SesameClient) -> None:
+    token, _ = account(sim)
+    with pytest.raises(errors.SesameTimeout):
+        client.check(token, "eu1", time.monotonic() - 1)
+    assert sim.seen() == []
