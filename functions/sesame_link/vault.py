@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager.type_defs import TagTypeDef
 
 PROVIDER = "sesame_hr"
+# What create_secret answers when the name is taken, live or scheduled for deletion.
+_CREATE_CONFLICTS = frozenset({"ResourceExistsException", "InvalidRequestException"})
 _RETRYABLE_CODES = frozenset(
     {
         "ThrottlingException",
@@ -45,13 +47,12 @@ class SecretsManagerVault:
         try:
             return self._create(name, value, credential)
         except ClientError as exc:
-            if _code(exc) == "ResourceExistsException":
-                return self._put(name, value)
-            if _code(exc) == "InvalidRequestException" and self._restore_if_deleted(name):
-                return self._put(name, value)
-            raise _storage_error(exc) from None
+            if _code(exc) not in _CREATE_CONFLICTS:
+                raise _storage_error(exc) from None
+            conflict = exc
         except BotoCoreError as exc:
             raise _storage_error(exc) from None
+        return self._rotate(name, value, conflict)
 
     def _create(self, name: str, value: str, credential: Credential) -> StoredSecret:
         response = self._client.create_secret(
@@ -63,22 +64,18 @@ class SecretsManagerVault:
         )
         return StoredSecret(arn=response["ARN"], created=True)
 
-    def _put(self, name: str, value: str) -> StoredSecret:
+    def _rotate(self, name: str, value: str, conflict: ClientError) -> StoredSecret:
+        """The secret exists: write a new version. One scheduled for deletion is restored first
+        (AWS refuses both create and put on it; some emulators accept the put and keep it deleted)."""
         try:
+            if "DeletedDate" in self._client.describe_secret(SecretId=name):
+                self._client.restore_secret(SecretId=name)
+            elif _code(conflict) != "ResourceExistsException":
+                raise _storage_error(conflict)
             response = self._client.put_secret_value(SecretId=name, SecretString=value)
         except (ClientError, BotoCoreError) as exc:
             raise _storage_error(exc) from None
         return StoredSecret(arn=response["ARN"], created=False)
-
-    def _restore_if_deleted(self, name: str) -> bool:
-        """A secret scheduled for deletion blocks create: bring it back so it can be rotated."""
-        try:
-            if "DeletedDate" not in self._client.describe_secret(SecretId=name):
-                return False
-            self._client.restore_secret(SecretId=name)
-        except (ClientError, BotoCoreError) as exc:
-            raise _storage_error(exc) from None
-        return True
 
 
 def _secret_value(credential: Credential) -> str:

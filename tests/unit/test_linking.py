@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -21,12 +21,14 @@ from sesame_link.models import LinkRequest
 from sesame_link.sesame import SesameCompany
 from tests import canary
 
-NOW = datetime(2026, 11, 28, 10, 0, 0, 123456, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 28, 10, 0, 0, 123456, tzinfo=UTC)
 
 
 @dataclass
 class FakeSesame:
-    company: SesameCompany = SesameCompany(id="c0ffee00-0000-4000-8000-000000000001", name="Acme")
+    company: SesameCompany = field(
+        default_factory=lambda: SesameCompany(id="c0ffee00-0000-4000-8000-000000000001", name="Acme")
+    )
     error: errors.LinkError | None = None
     deadlines: list[float] = field(default_factory=list)
 

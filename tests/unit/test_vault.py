@@ -4,7 +4,7 @@ emulator cannot produce throttling, KMS or access failures)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -37,7 +37,7 @@ def credential() -> Credential:
         company_id="c1",
         company_name="Acme",
         token=canary.new_token(),
-        linked_at=datetime(2026, 11, 28, tzinfo=timezone.utc),
+        linked_at=datetime(2026, 11, 28, tzinfo=UTC),
     )
 
 
@@ -59,6 +59,7 @@ def test_first_link_creates_the_secret_under_the_key(stubbed: tuple[SecretsManag
 def test_existing_secret_gets_a_new_version(stubbed: tuple[SecretsManagerVault, Stubber]) -> None:
     vault, stubber = stubbed
     expect_create(stubber, "ResourceExistsException")
+    stubber.add_response("describe_secret", {"ARN": ARN}, {"SecretId": NAME})
     stubber.add_response("put_secret_value", {"ARN": ARN}, {"SecretId": NAME, "SecretString": ANY})
     stored = vault.store(credential())
     assert (stored.arn, stored.created) == (ARN, False)
@@ -111,6 +112,7 @@ def test_create_errors_map_to_the_documented_codes(
 def test_a_failed_rotation_is_reported(stubbed: tuple[SecretsManagerVault, Stubber]) -> None:
     vault, stubber = stubbed
     expect_create(stubber, "ResourceExistsException")
+    stubber.add_response("describe_secret", {"ARN": ARN}, {"SecretId": NAME})
     stubber.add_client_error("put_secret_value", "ThrottlingException")
     with pytest.raises(errors.StorageUnavailable):
         vault.store(credential())

@@ -31,13 +31,10 @@ class _NotFound(errors.LinkError):
 
 
 settings = load_settings()
+secrets_client = boto3.client("secretsmanager", config=AWS_CLIENT_CONFIG)
 service = LinkService(
     sesame=SesameClient(settings.sesame_api_url, on_latency=record_sesame_latency),
-    vault=SecretsManagerVault(
-        boto3.client("secretsmanager", config=AWS_CLIENT_CONFIG),
-        settings.kms_key_id,
-        settings.secret_prefix,
-    ),
+    vault=SecretsManagerVault(secrets_client, settings.kms_key_id, settings.secret_prefix),
 )
 cors = CORSConfig(allow_origin=settings.allowed_origin, max_age=600) if settings.allowed_origin else None
 app = APIGatewayHttpResolver(cors=cors)

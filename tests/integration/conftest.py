@@ -1,0 +1,154 @@
+"""Session-wide local backends (moto's server mode for Secrets Manager + KMS, the Sesame
+simulator) and the real HTTP handler, configured from template.yaml as `make run` does."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from local.backends import LocalBackends, apply_environment, start_local_backends
+from local.gateway import LocalGateway, http_api_event
+from local.lambda_context import LocalLambdaContext
+from local.template import FunctionSpec, function_spec, load_handler
+from tests import canary
+
+
+@pytest.fixture(scope="session")
+def backends() -> Iterator[LocalBackends]:
+    started = start_local_backends()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="session")
+def link_spec(backends: LocalBackends) -> FunctionSpec:
+    spec = function_spec("LinkFunction", backends.stand_ins())
+    spec.environment.update(backends.environment())
+    apply_environment(spec.environment)
+    return spec
+
+
+@pytest.fixture(scope="session")
+def link_handler(link_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    return load_handler(link_spec)
+
+
+@pytest.fixture(scope="session")
+def gateway(link_handler: Any, link_spec: FunctionSpec) -> Iterator[LocalGateway]:
+    started = LocalGateway(link_handler, link_spec).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_sesame_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "backends" in request.fixturenames:
+        sim = request.getfixturevalue("backends").sesame
+        sim.reset()
+        sim.latency_seconds = 0.0
+
+
+@pytest.fixture
+def tenant() -> str:
+    return f"auth0|{uuid.uuid4().hex[:24]}"
+
+
+@dataclass(frozen=True)
+class Account:
+    token: str
+    region: str
+    company_id: str
+    company_name: str
+
+
+@pytest.fixture
+def new_account(backends: LocalBackends) -> Callable[..., Account]:
+    def create(region: str = "eu1", name: str = "Acme Iberia SL") -> Account:
+        account = Account(canary.new_token(), region, str(uuid.uuid4()), name)
+        backends.sesame.add_account(account.token, region, account.company_id, name)
+        return account
+
+    return create
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+    raw: str
+
+
+@pytest.fixture
+def post_link(link_handler: Any, link_spec: FunctionSpec) -> Callable[..., Answer]:
+    """POST /connections through the real handler with an HTTP API v2 event."""
+
+    def post(
+        body: Any,
+        tenant: str | None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        timeout_seconds: float | None = None,
+        claims: dict[str, Any] | None = None,
+    ) -> Answer:
+        payload = raw if raw is not None else json.dumps(body).encode()
+        if claims is None and tenant is not None:
+            claims = {"sub": tenant}
+        event = http_api_event(
+            "POST",
+            "/connections",
+            {"content-type": "application/json", **(headers or {})},
+            payload,
+            claims,
+            "127.0.0.1",
+        )
+        result = link_handler(event, LocalLambdaContext(link_spec, timeout_seconds))
+        text = result.get("body") or ""
+        body_json = json.loads(text) if text else {}
+        return Answer(result["statusCode"], result.get("headers") or {}, body_json, text)
+
+    return post
+
+
+def secrets_of(backends: LocalBackends, tenant_key: str) -> list[dict[str, Any]]:
+    client = backends.client("secretsmanager")
+    listed = client.list_secrets(IncludePlannedDeletion=True, MaxResults=100)["SecretList"]
+    return [secret for secret in listed if f"/{tenant_key}/" in secret["Name"]]
+
+
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+@pytest.fixture
+def inject_aws_error(link_handler: Any) -> Iterator[Callable[[str], None]]:
+    """Make Secrets Manager answer CreateSecret with a real error response (status 400, JSON
+    protocol), parsed by botocore as any other: moto cannot fail on throttling or KMS state."""
+    import sesame_link.handlers.api as api  # noqa: PLC0415 - imported by link_handler first
+
+    events = api.secrets_client.meta.events
+    hooks: list[Callable[..., AWSResponse]] = []
+
+    def inject(code: str) -> None:
+        def answer(request: Any, **_: Any) -> AWSResponse:
+            body = json.dumps({"__type": code, "message": "injected by the test"}).encode()
+            return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, _Body(body))
+
+        hooks.append(answer)
+        events.register_first("before-send.secrets-manager.CreateSecret", answer)
+
+    yield inject
+    for hook in hooks:
+        events.unregister("before-send.secrets-manager.CreateSecret", hook)

@@ -1,0 +1,58 @@
+"""Run by test_token_never_output.py in a child process whose every byte of output is kept:
+local backends, the real handler from template.yaml, and one request for each outcome."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from local.backends import apply_environment, start_local_backends
+from local.gateway import http_api_event
+from local.lambda_context import LocalLambdaContext
+from local.sesame_sim import Fault
+from local.template import function_spec, load_handler
+
+
+def main() -> None:
+    token = os.environ.pop("CANARY_TOKEN")
+    backends = start_local_backends()
+    spec = function_spec("LinkFunction", backends.stand_ins())
+    spec.environment.update(backends.environment())
+    apply_environment(spec.environment)
+    handler = load_handler(spec)
+    backends.sesame.add_account(token, "eu1", "5d1b2c3a-0000-4000-8000-00000000c0de", "Canary SA")
+
+    def post(body: dict[str, object] | bytes, tenant: str | None = "tenant-canary") -> int:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        claims = {"sub": tenant} if tenant else None
+        event = http_api_event(
+            "POST", "/connections", {"content-type": "application/json"}, raw, claims, "::1"
+        )
+        return int(handler(event, LocalLambdaContext(spec, 5))["statusCode"])
+
+    statuses = [
+        post({"token": token, "region": "eu1"}),
+        post({"token": token, "region": "eu1"}),
+        post({"token": token, "region": "eu4"}),
+        post({"token": token, "region": "zz9"}),
+        post({"token": token, "region": "eu1.evil"}),
+        post({"token": token, "region": "eu1", token: token}),
+        post(token.encode()),
+        post({"token": token, "region": "eu1"}, tenant=None),
+    ]
+    for fault in (
+        Fault(status=429, headers={"Retry-After": "9"}),
+        Fault(status=503),
+        Fault(reset=True),
+        Fault(delay_seconds=1.5),
+        Fault(status=200, body=b"<html/>"),
+    ):
+        backends.sesame.set_fault("eu1", fault)
+        statuses.append(post({"token": token, "region": "eu1"}))
+    print("statuses", json.dumps(statuses), file=sys.stderr)
+    backends.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,322 @@
+"""POST /connections end to end: the real handler, moto's Secrets Manager + KMS over HTTP,
+and the Sesame simulator. One test per row of DESIGN.md's error table that the HTTP door has."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from local.backends import LocalBackends
+from local.sesame_sim import Fault
+from sesame_link.linking import tenant_key
+from tests.integration.conftest import Account, Answer, secrets_of
+
+pytestmark = pytest.mark.integration
+
+Post = Callable[..., Answer]
+NewAccount = Callable[..., Account]
+PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code", "retryable"}
+
+
+def assert_problem(answer: Answer, status: int, code: str, retryable: bool = False) -> None:
+    assert answer.status == status, answer.raw
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert PROBLEM_MEMBERS <= answer.body.keys()
+    assert (answer.body["status"], answer.body["code"], answer.body["retryable"]) == (status, code, retryable)
+
+
+def assert_nothing_stored(backends: LocalBackends, tenant: str) -> None:
+    assert secrets_of(backends, tenant_key(tenant)) == []
+
+
+def test_a_good_token_is_stored_encrypted_and_confirmed(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    account = new_account()
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+
+    assert answer.status == 201, answer.raw
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.body["provider"] == "sesame_hr"
+    assert answer.body["status"] == "active"
+    assert answer.body["region"] == "eu1"
+    assert answer.body["company"] == {"id": account.company_id, "name": account.company_name}
+    assert answer.body["token_hint"] == "…" + account.token[-4:]
+    assert answer.body["created"] is True
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", answer.body["linked_at"])
+    assert re.fullmatch(r"conn_[0-9a-f]{32}", answer.body["connection_id"])
+    assert account.token not in answer.raw
+    assert "arn:" not in answer.raw
+
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    assert secret["Name"] == f"sesame-link/{tenant_key(tenant)}/sesame/{account.company_id}"
+    assert secret["KmsKeyId"] == backends.key_arn
+    assert {tag["Key"]: tag["Value"] for tag in secret["Tags"]} == {
+        "sesame-link:tenant": tenant_key(tenant),
+        "sesame-link:provider": "sesame_hr",
+        "sesame-link:region": "eu1",
+        "sesame-link:company": account.company_id,
+    }
+    stored = json.loads(
+        backends.client("secretsmanager").get_secret_value(SecretId=secret["ARN"])["SecretString"]
+    )
+    assert stored == {
+        "token": account.token,
+        "region": "eu1",
+        "company_id": account.company_id,
+        "company_name": account.company_name,
+        "linked_at": answer.body["linked_at"],
+    }
+
+
+def test_relinking_rotates_the_same_connection(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    account = new_account()
+    first = post_link({"token": account.token, "region": "eu1"}, tenant)
+    second = post_link({"token": account.token, "region": "eu1"}, tenant)
+
+    assert (first.status, second.status) == (201, 200)
+    assert second.body["connection_id"] == first.body["connection_id"]
+    assert second.body["created"] is False
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    versions = backends.client("secretsmanager").list_secret_version_ids(SecretId=secret["ARN"])["Versions"]
+    assert len(versions) == 2
+
+
+def test_a_new_token_for_the_same_company_replaces_the_stored_one(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    account = new_account()
+    post_link({"token": account.token, "region": "eu1"}, tenant)
+    rotated = new_account()
+    backends.sesame.add_account(rotated.token, "eu1", account.company_id, account.company_name)
+    answer = post_link({"token": rotated.token, "region": "eu1"}, tenant)
+
+    assert answer.status == 200
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    value = backends.client("secretsmanager").get_secret_value(SecretId=secret["ARN"])["SecretString"]
+    assert json.loads(value)["token"] == rotated.token
+
+
+def test_tenants_are_isolated(post_link: Post, new_account: NewAccount, backends: LocalBackends) -> None:
+    account = new_account()
+    first = post_link({"token": account.token, "region": "eu1"}, "tenant-one")
+    second = post_link({"token": account.token, "region": "eu1"}, "tenant-two")
+
+    assert (first.status, second.status) == (201, 201)
+    assert first.body["connection_id"] != second.body["connection_id"]
+    names = {
+        secret["Name"] for tenant in ("tenant-one", "tenant-two") for secret in secrets_of(backends, tenant)
+    }
+    assert names == {
+        f"sesame-link/tenant-one/sesame/{account.company_id}",
+        f"sesame-link/tenant-two/sesame/{account.company_id}",
+    }
+
+
+def test_unicode_company_names_survive(post_link: Post, new_account: NewAccount, tenant: str) -> None:
+    account = new_account(name="Nórdica Café 株式会社 — Ñandú 🚀")
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+    assert answer.status == 201
+    assert answer.body["company"]["name"] == "Nórdica Café 株式会社 — Ñandú 🚀"
+
+
+def test_a_base64_encoded_body_is_accepted(post_link: Post, new_account: NewAccount, tenant: str) -> None:
+    account = new_account()
+    raw = json.dumps({"token": account.token, "region": "eu1"}).encode()
+    answer = post_link(None, tenant, raw=raw, headers={"content-type": "application/octet-stream"})
+    assert answer.status == 201
+
+
+def test_the_tenant_claim_comes_from_the_jwt_not_the_body(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    account = new_account()
+    answer = post_link({"token": account.token, "region": "eu1", "tenant": "someone-else"}, tenant)
+    assert_problem(answer, 400, "invalid_request")
+    assert {"field": "tenant", "message": "is not a known field"} in answer.body["errors"]
+    assert_nothing_stored(backends, tenant)
+    assert_nothing_stored(backends, "someone-else")
+
+
+@pytest.mark.parametrize(
+    "claims", [{}, {"email": "a@example.com"}, {"sub": ""}, {"sub": 12345}, {"sub": "x\ny"}]
+)
+def test_no_usable_tenant_claim_is_unauthenticated(
+    post_link: Post, new_account: NewAccount, claims: dict[str, Any], backends: LocalBackends
+) -> None:
+    account = new_account()
+    answer = post_link({"token": account.token, "region": "eu1"}, None, claims=claims)
+    assert_problem(answer, 401, "unauthenticated")
+    assert backends.sesame.seen() == []
+
+
+def test_no_authorizer_at_all_is_unauthenticated(post_link: Post, new_account: NewAccount) -> None:
+    account = new_account()
+    assert_problem(post_link({"token": account.token, "region": "eu1"}, None), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize(
+    ("raw", "headers"),
+    [
+        (b"not json at all", {}),
+        (b"", {}),
+        (b"[]", {}),
+        (b'{"token": null, "region": "eu1"}', {}),
+        (b'{"token": "0123456789abcdef0123", "region": "eu1.evil.com"}', {}),
+        (b'{"token": "0123456789abcdef0123", "region": "eu1/.."}', {}),
+        (b'{"token": "short", "region": "eu1"}', {}),
+        (b"\xff\xfe{}", {"content-type": "application/octet-stream"}),
+        (b"!!not base64!!", {"content-type": "application/octet-stream"}),
+    ],
+)
+def test_bad_bodies_are_invalid_requests(
+    post_link: Post, raw: bytes, headers: dict[str, str], backends: LocalBackends, tenant: str
+) -> None:
+    answer = post_link(None, tenant, raw=raw, headers=headers)
+    assert_problem(answer, 400, "invalid_request")
+    assert_nothing_stored(backends, tenant)
+    assert backends.sesame.seen() == []
+    for fragment in ("evil.com", "0123456789abcdef0123", "short", "not json"):
+        assert fragment not in answer.raw
+
+
+def test_a_body_over_the_limit_is_too_large(post_link: Post, new_account: NewAccount, tenant: str) -> None:
+    account = new_account()
+    answer = post_link({"token": account.token, "region": "eu1", "padding": "x" * 9000}, tenant)
+    assert_problem(answer, 413, "payload_too_large")
+
+
+def test_a_rejected_token_is_invalid(
+    post_link: Post, backends: LocalBackends, tenant: str, new_account: NewAccount
+) -> None:
+    token = new_account(region="eu1").token + "0"  # same shape, unknown to Sesame
+    answer = post_link({"token": token, "region": "eu1"}, tenant)
+    assert_problem(answer, 422, "invalid_token")
+    assert_nothing_stored(backends, tenant)
+
+
+def test_a_token_of_another_region_suggests_it(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    account = new_account(region="eu4")
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+    assert_problem(answer, 422, "wrong_region")
+    assert answer.body["suggested_region"] == "eu4"
+    assert_nothing_stored(backends, tenant)
+    again = post_link({"token": account.token, "region": "eu4"}, tenant)
+    assert again.status == 201
+
+
+def test_a_region_without_a_host_is_unknown(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    answer = post_link({"token": new_account().token, "region": "zz9"}, tenant)
+    assert_problem(answer, 422, "unknown_region")
+    assert_nothing_stored(backends, tenant)
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "code", "retryable"),
+    [
+        (Fault(status=403), 422, "token_forbidden", False),
+        (Fault(status=429), 503, "sesame_rate_limited", True),
+        (Fault(status=500), 502, "sesame_unavailable", True),
+        (Fault(status=503), 502, "sesame_unavailable", True),
+        (Fault(status=200, body=b'{"data": {"company": {}}}'), 502, "sesame_unavailable", True),
+        (Fault(status=200, body=b"<html>oops</html>"), 502, "sesame_unavailable", True),
+        (Fault(reset=True), 502, "sesame_unavailable", True),
+        (Fault(delay_seconds=1.5), 504, "sesame_timeout", True),
+    ],
+)
+def test_sesame_failures_give_their_code_and_store_nothing(
+    post_link: Post,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+    fault: Fault,
+    status: int,
+    code: str,
+    retryable: bool,
+) -> None:
+    account = new_account()
+    backends.sesame.set_fault("eu1", fault)
+    # 5 s of Lambda time leaves the Sesame check a 1 s budget.
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant, timeout_seconds=5)
+    assert_problem(answer, status, code, retryable)
+    assert_nothing_stored(backends, tenant)
+
+
+def test_retry_after_is_passed_on(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    account = new_account()
+    backends.sesame.set_fault("eu1", Fault(status=429, headers={"Retry-After": "42"}))
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+    assert_problem(answer, 503, "sesame_rate_limited", retryable=True)
+    assert answer.headers["Retry-After"] == "42"
+
+
+def test_a_secret_scheduled_for_deletion_is_restored_and_rotated(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    account = new_account()
+    first = post_link({"token": account.token, "region": "eu1"}, tenant)
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    client = backends.client("secretsmanager")
+    client.delete_secret(SecretId=secret["ARN"], RecoveryWindowInDays=7)
+
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+
+    assert answer.status == 200, answer.raw
+    assert answer.body["connection_id"] == first.body["connection_id"]
+    assert "DeletedDate" not in client.describe_secret(SecretId=secret["ARN"])
+
+
+@pytest.mark.parametrize(
+    ("error_code", "status", "code", "retryable"),
+    [
+        ("ThrottlingException", 503, "storage_unavailable", True),
+        ("InternalServiceError", 503, "storage_unavailable", True),
+        ("AccessDeniedException", 500, "storage_failed", False),
+        ("KMSDisabledException", 500, "storage_failed", False),
+    ],
+)
+def test_storage_failures_after_a_good_check_store_nothing(
+    post_link: Post,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+    inject_aws_error: Callable[[str], None],
+    error_code: str,
+    status: int,
+    code: str,
+    retryable: bool,
+) -> None:
+    account = new_account()
+    inject_aws_error(error_code)
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+    assert_problem(answer, status, code, retryable)
+    assert_nothing_stored(backends, tenant)
+
+
+def test_no_answer_echoes_the_token(post_link: Post, new_account: NewAccount, tenant: str) -> None:
+    account = new_account()
+    answers = [
+        post_link({"token": account.token, "region": "eu1"}, tenant),
+        post_link({"token": account.token, "region": "eu4"}, tenant),
+        post_link({"token": account.token, "region": "eu1.x"}, tenant),
+        post_link({"token": account.token, "region": "eu1", "x": 1}, tenant),
+        post_link(
+            None, tenant, raw=base64.b64encode(account.token.encode()), headers={"content-type": "x/y"}
+        ),
+    ]
+    assert [answer.status for answer in answers] == [201, 422, 400, 400, 400]
+    for answer in answers:
+        assert account.token not in answer.raw

@@ -1,0 +1,80 @@
+"""Through the local gateway over real HTTP, as a frontend calls the deployed API."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+
+import pytest
+import requests
+
+from local.gateway import LocalGateway
+from tests.integration.conftest import Account
+
+pytestmark = pytest.mark.integration
+ORIGIN = "http://127.0.0.1:3000"  # the template's FrontendOrigin default
+
+
+def unsigned_jwt(claims: dict[str, object]) -> str:
+    def part(document: dict[str, object]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.signature"
+
+
+def test_a_link_with_a_jwt_is_created_with_cors_headers(
+    gateway: LocalGateway, new_account: Callable[..., Account], tenant: str
+) -> None:
+    account = new_account()
+    response = requests.post(
+        f"{gateway.url}/connections",
+        json={"token": account.token, "region": "eu1"},
+        headers={"Authorization": f"Bearer {unsigned_jwt({'sub': tenant})}", "Origin": ORIGIN},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.json()["company"]["id"] == account.company_id
+
+
+def test_a_preflight_allows_the_frontend_origin(gateway: LocalGateway) -> None:
+    response = requests.options(
+        f"{gateway.url}/connections",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_no_jwt_is_refused_by_the_gateway_like_api_gateway(gateway: LocalGateway) -> None:
+    response = requests.post(f"{gateway.url}/connections", json={}, timeout=10)
+    assert (response.status_code, response.json()) == (401, {"message": "Unauthorized"})
+
+
+def test_a_jwt_without_the_tenant_claim_is_unauthenticated(gateway: LocalGateway) -> None:
+    response = requests.post(
+        f"{gateway.url}/connections",
+        json={},
+        headers={"Authorization": f"Bearer {unsigned_jwt({'email': 'a@example.com'})}"},
+        timeout=10,
+    )
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
+    assert response.json()["code"] == "unauthenticated"
+
+
+def test_an_unknown_route_is_a_problem_too(gateway: LocalGateway) -> None:
+    response = requests.get(
+        f"{gateway.url}/secrets",
+        headers={"Authorization": f"Bearer {unsigned_jwt({'sub': 't'})}"},
+        timeout=10,
+    )
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

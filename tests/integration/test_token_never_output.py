@@ -1,0 +1,44 @@
+"""The token is radioactive: a whole process's output, every outcome, no token."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import canary
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_no_outcome_writes_the_token_to_any_output() -> None:
+    token = canary.new_token()
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.integration.link_everything"],
+        cwd=ROOT,
+        env={**os.environ, "CANARY_TOKEN": token, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    output = child.stdout + child.stderr
+    assert child.returncode == 0, canary.redact(output[-3000:])
+    statuses = json.loads(output.split("statuses ", 1)[1].splitlines()[0])
+    assert statuses == [201, 200, 422, 422, 400, 400, 400, 401, 503, 502, 502, 504, 502]
+    # Not vacuous: the handler logged and emitted metrics for these outcomes.
+    for expected in (
+        '"Sesame account linked"',
+        '"code":"wrong_region"',
+        '"outcome":"sesame_rate_limited"',
+        '"SesameLatency"',
+        '"code":"invalid_request"',
+    ):
+        assert expected in output
+    assert token not in output, "the token was written to stdout or stderr"
+    assert token[:16] not in output and token[-16:] not in output
