@@ -26,7 +26,7 @@ PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code", "retryable"}
 def assert_problem(answer: Answer, status: int, code: str, retryable: bool = False) -> None:
     assert answer.status == status, answer.raw
     assert answer.headers["Content-Type"] == "application/problem+json"
-    assert PROBLEM_MEMBERS <= answer.body.keys()
+    assert answer.body.keys() >= PROBLEM_MEMBERS
     assert (answer.body["status"], answer.body["code"], answer.body["retryable"]) == (status, code, retryable)
 
 
