@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LIVE ?=
 
-.PHONY: run test unit integration lint format clean
+FUNCTION ?= LinkFunction
+EVENT ?= events/link-good.json
+
+.PHONY: run test invoke lint format clean
 
 $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +19,9 @@ $(STAMP): requirements-dev.txt functions/requirements.txt
 
 run: $(STAMP) ## the HTTP door on http://127.0.0.1:3000 with local backends (LIVE=1: real AWS + Sesame)
 	$(BIN)/python -m local.run $(if $(LIVE),--live)
+
+invoke: $(STAMP) ## run FUNCTION on EVENT in-process, as `sam local invoke` would (LIVE=1: real AWS + Sesame)
+	@$(BIN)/python -m local.invoke --function $(FUNCTION) --event $(EVENT) $(if $(LIVE),--live)
 
 test: $(STAMP) ## unit + integration tests (real HTTP on loopback)
 	$(BIN)/python -m pytest

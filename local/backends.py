@@ -13,6 +13,7 @@ from moto.server import ThreadedMotoServer
 
 from local.dns import install_local_resolver, simulated_sesame_url
 from local.sesame_sim import SesameSimulator
+from local.template import FunctionSpec, function_spec
 
 LOCAL_REGION = "eu-west-1"
 LOCAL_ACCOUNT = "123456789012"
@@ -92,6 +93,13 @@ def start_local_backends(
     key_arn = kms.create_key(Description="sesame-link local key")["KeyMetadata"]["Arn"]
     kms.enable_key_rotation(KeyId=key_arn)
     return LocalBackends(aws=aws, sesame=sesame, aws_endpoint=endpoint, key_arn=key_arn)
+
+
+def local_function_spec(logical_id: str, backends: LocalBackends) -> FunctionSpec:
+    """The function as template.yaml declares it, pointed at the local backends."""
+    spec = function_spec(logical_id, backends.stand_ins())
+    spec.environment.update(backends.environment())
+    return spec
 
 
 def local_client(endpoint: str, service: str) -> Any:

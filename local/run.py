@@ -16,6 +16,7 @@ from local.backends import (
     DEMO_TENANT,
     LOCAL_REGION,
     apply_environment,
+    local_function_spec,
     start_local_backends,
 )
 from local.gateway import LocalGateway
@@ -44,8 +45,7 @@ def main() -> None:
 
 def _local_spec(arguments: argparse.Namespace):  # type: ignore[no-untyped-def]
     backends = start_local_backends(aws_port=arguments.aws_port, sesame_port=arguments.sesame_port)
-    spec = function_spec(FUNCTION, backends.stand_ins())
-    spec.environment.update(backends.environment())
+    spec = local_function_spec(FUNCTION, backends)
     token, region, _, company = DEMO_ACCOUNTS[0]
     other_token, other_region, _, _ = DEMO_ACCOUNTS[1]
     banner = f"""sesame-link is running locally on {{url}}  (Ctrl-C stops it)

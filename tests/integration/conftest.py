@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from local.backends import LocalBackends, apply_environment, start_local_backends
+from local.backends import LocalBackends, apply_environment, local_function_spec, start_local_backends
 from local.gateway import LocalGateway, http_api_event
 from local.lambda_context import LocalLambdaContext
-from local.template import FunctionSpec, function_spec, load_handler
+from local.template import FunctionSpec, load_handler
 from tests import canary
 
 
@@ -28,8 +28,7 @@ def backends() -> Iterator[LocalBackends]:
 
 @pytest.fixture(scope="session")
 def link_spec(backends: LocalBackends) -> FunctionSpec:
-    spec = function_spec("LinkFunction", backends.stand_ins())
-    spec.environment.update(backends.environment())
+    spec = local_function_spec("LinkFunction", backends)
     apply_environment(spec.environment)
     return spec
 

@@ -7,18 +7,17 @@ import json
 import os
 import sys
 
-from local.backends import apply_environment, start_local_backends
+from local.backends import apply_environment, local_function_spec, start_local_backends
 from local.gateway import http_api_event
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
-from local.template import function_spec, load_handler
+from local.template import load_handler
 
 
 def main() -> None:
     token = os.environ.pop("CANARY_TOKEN")
     backends = start_local_backends()
-    spec = function_spec("LinkFunction", backends.stand_ins())
-    spec.environment.update(backends.environment())
+    spec = local_function_spec("LinkFunction", backends)
     apply_environment(spec.environment)
     handler = load_handler(spec)
     backends.sesame.add_account(token, "eu1", "5d1b2c3a-0000-4000-8000-00000000c0de", "Canary SA")
