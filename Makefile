@@ -9,7 +9,14 @@ LIVE ?=
 FUNCTION ?= LinkFunction
 EVENT ?= events/link-good.json
 
-.PHONY: run test invoke lint format clean
+.PHONY: run test invoke build lint format clean
+
+# Template tools pin conflicting boto3 versions: each gets a virtual environment of its own.
+.venv-%/.installed: tools/%.txt
+	$(PYTHON) -m venv .venv-$*
+	.venv-$*/bin/pip install --quiet --upgrade pip
+	.venv-$*/bin/pip install --quiet -r tools/$*.txt
+	touch $@
 
 $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,13 +30,20 @@ run: $(STAMP) ## the HTTP door on http://127.0.0.1:3000 with local backends (LIV
 invoke: $(STAMP) ## run FUNCTION on EVENT in-process, as `sam local invoke` would (LIVE=1: real AWS + Sesame)
 	@$(BIN)/python -m local.invoke --function $(FUNCTION) --event $(EVENT) $(if $(LIVE),--live)
 
+build: .venv-sam/.installed ## sam build (no Docker: makefile method, arm64 wheels) and the zipped size
+	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam build --template template.yaml
+	@$(PYTHON) -c "import shutil, os; z = shutil.make_archive('.aws-sam/LinkFunction', 'zip', '.aws-sam/build/LinkFunction'); print(f'LinkFunction package: {os.path.getsize(z) / 1e6:.2f} MB zipped ({z})')"
+
 test: $(STAMP) ## unit + integration tests (real HTTP on loopback)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## ruff (lint + format) and strict mypy
+lint: $(STAMP) .venv-cfn-lint/.installed .venv-sam/.installed .venv-checkov/.installed ## code and template checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	.venv-cfn-lint/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
+	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml --region eu-west-1
+	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
 
 format: $(STAMP)
 	$(BIN)/ruff format .
