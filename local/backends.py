@@ -80,6 +80,7 @@ class LocalBackends:
 def start_local_backends(
     aws_port: int = 0, sesame_port: int = 0, sesame_latency: float = 0.0
 ) -> LocalBackends:
+    apply_environment(FAKE_AWS_CREDENTIALS)  # from here on, nothing in this process reaches real AWS
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
     aws = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     aws.start()

@@ -1,0 +1,81 @@
+"""`make run` as a newcomer uses it: the demo token through the real entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from local.backends import DEMO_ACCOUNTS, local_client
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[dict[str, str]]:
+    # AWS credentials lying in the environment must not switch the local run to real AWS.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "AWS_PROFILE": "someone-real",
+        "AWS_ACCESS_KEY_ID": "AKIAREALLOOKING00000",
+        "AWS_SECRET_ACCESS_KEY": "real-looking",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-u", "-m", "local.run", "--port", "0", "--aws-port", "0", "--sesame-port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    banner = ""
+    for line in process.stdout:
+        banner += line
+        if "See the stored secret" in banner and "list-secrets" in line:
+            break
+    found = {
+        "url": re.search(r"running locally on (http://\S+)", banner),
+        "aws": re.search(r"Secrets Manager \+ KMS: (http://\S+)", banner),
+        "key": re.search(r"key (arn:aws:kms:\S+)\)", banner),
+    }
+    assert all(found.values()), banner
+    yield {name: match.group(1) for name, match in found.items() if match}
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_the_demo_token_links_then_relinks_into_the_local_secrets_manager(running: dict[str, str]) -> None:
+    token, region, company_id, company_name = DEMO_ACCOUNTS[0]
+    body = {"token": token, "region": region}
+    first = requests.post(f"{running['url']}/connections", json=body, timeout=15)
+    second = requests.post(f"{running['url']}/connections", json=body, timeout=15)
+
+    assert first.status_code == 201, first.text
+    assert second.status_code == 200, second.text
+    assert first.json()["company"] == {"id": company_id, "name": company_name}
+    assert second.json()["connection_id"] == first.json()["connection_id"]
+    secrets = local_client(running["aws"], "secretsmanager").list_secrets()["SecretList"]
+    assert [(secret["Name"], secret["KmsKeyId"]) for secret in secrets] == [
+        (f"sesame-link/demo-tenant/sesame/{company_id}", running["key"])
+    ]
+    value = local_client(running["aws"], "secretsmanager").get_secret_value(SecretId=secrets[0]["ARN"])
+    assert json.loads(value["SecretString"])["token"] == token
+
+
+def test_the_wrong_region_demo_suggests_the_right_one(running: dict[str, str]) -> None:
+    token, region, _, _ = DEMO_ACCOUNTS[1]
+    answer = requests.post(
+        f"{running['url']}/connections", json={"token": token, "region": "eu1"}, timeout=15
+    )
+    assert answer.status_code == 422
+    assert answer.json()["suggested_region"] == region
