@@ -4,28 +4,58 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_serializer, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_serializer
 
 REGION_PATTERN = r"^[a-z]{2,6}[0-9]{1,2}$"
 _TOKEN = re.compile(r"[!-~]{16,512}")
 
 
+def _token_shape(value: object) -> object:
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
+        raise ValueError("must be 16 to 512 printable characters without spaces")
+    return value
+
+
+# Opaque, never parsed (not even as the JWT the spec claims it is); kept out of reprs and dumps.
+Token = Annotated[SecretStr, BeforeValidator(_token_shape)]
+# The region becomes part of a hostname: nothing else may pass.
+Region = Annotated[str, Field(pattern=REGION_PATTERN)]
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
+
+
 class LinkRequest(BaseModel):
-    """What a customer submits. The region becomes part of a hostname: nothing else may pass."""
+    """What a customer submits through the HTTP door."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
+    model_config = _STRICT
 
-    token: SecretStr
-    region: str = Field(pattern=REGION_PATTERN)
+    token: Token
+    region: Region
 
-    @field_validator("token", mode="before")
-    @classmethod
-    def _token_shape(cls, value: object) -> object:
-        if not isinstance(value, str) or not _TOKEN.fullmatch(value):
-            raise ValueError("must be 16 to 512 printable characters without spaces")
-        return value
+
+class ProvisioningDetail(BaseModel):
+    """The `detail` of a "Sesame Credential Submitted" event: the bus is internal, so the tenant
+    comes from the event."""
+
+    model_config = _STRICT
+
+    tenant_id: str = Field(min_length=1, max_length=256)
+    token: Token
+    region: Region
+    request_id: str | None = Field(default=None, max_length=128, pattern=r"^[!-~]+$")
+
+    def link_request(self) -> LinkRequest:
+        return LinkRequest(token=self.token.get_secret_value(), region=self.region)
+
+
+class CredentialSubmitted(BaseModel):
+    """The EventBridge event that an SQS message body carries (envelope fields are ignored)."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, hide_input_in_errors=True)
+
+    detail_type: Literal["Sesame Credential Submitted"] = Field(alias="detail-type")
+    detail: ProvisioningDetail
 
 
 class Company(BaseModel):

@@ -135,9 +135,9 @@ class _Body:
 def inject_aws_error(link_handler: Any) -> Iterator[Callable[[str], None]]:
     """Make Secrets Manager answer CreateSecret with a real error response (status 400, JSON
     protocol), parsed by botocore as any other: moto cannot fail on throttling or KMS state."""
-    from sesame_link.handlers import api  # noqa: PLC0415 - imported by link_handler first
+    from sesame_link import runtime  # noqa: PLC0415 - imported by link_handler first
 
-    events = api.secrets_client.meta.events
+    events = runtime.secrets_client.meta.events
     hooks: list[Callable[..., AWSResponse]] = []
 
     def inject(code: str) -> None:

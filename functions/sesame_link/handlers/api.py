@@ -6,47 +6,40 @@ import base64
 import binascii
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from botocore.config import Config
 from pydantic import ValidationError
 
 from sesame_link import errors
-from sesame_link.config import load_settings
 from sesame_link.handlers.problems import PROBLEM_JSON, headers_for, invalid_request, problem_for
-from sesame_link.linking import LinkService, parse_tenant
+from sesame_link.linking import parse_tenant
 from sesame_link.models import LinkRequest
-from sesame_link.observability import logger, metrics, record_outcome, record_sesame_latency
-from sesame_link.sesame import SesameClient
-from sesame_link.vault import SecretsManagerVault
+from sesame_link.observability import logger, metrics, record_outcome
+from sesame_link.runtime import outcomes, service, settings
 
 MAX_BODY_BYTES = 8 * 1024
-AWS_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
 
 
 class _NotFound(errors.LinkError):
     code, status, title = "not_found", 404, "Not found"
 
 
-settings = load_settings()
-secrets_client = boto3.client("secretsmanager", config=AWS_CLIENT_CONFIG)
-service = LinkService(
-    sesame=SesameClient(settings.sesame_api_url, on_latency=record_sesame_latency),
-    vault=SecretsManagerVault(secrets_client, settings.kms_key_id, settings.secret_prefix),
-)
 cors = CORSConfig(allow_origin=settings.allowed_origin, max_age=600) if settings.allowed_origin else None
 app = APIGatewayHttpResolver(cors=cors)
 
 
 @app.post("/connections")
 def create_connection() -> Response[str]:
-    tenant = parse_tenant(app.current_event.request_context.authorizer.jwt_claim.get(settings.tenant_claim))
-    request = _link_request(app.current_event.body, app.current_event.is_base64_encoded)
+    event = app.current_event
+    tenant = parse_tenant(event.request_context.authorizer.jwt_claim.get(settings.tenant_claim))
+    app.append_context(tenant=tenant)
+    request = _link_request(event.body, event.is_base64_encoded)
+    app.append_context(region=request.region)
     result = service.link(request, tenant, app.lambda_context.get_remaining_time_in_millis() / 1000)
     connection = result.connection
     record_outcome("linked" if connection.created else "relinked")
+    outcomes.linked(tenant, result, event.request_context.request_id)
     logger.info(
         "Sesame account linked",
         extra={
@@ -66,6 +59,12 @@ def create_connection() -> Response[str]:
 @app.exception_handler(errors.LinkError)
 def link_failed(exc: errors.LinkError) -> Response[str]:
     record_outcome(exc.code)
+    outcomes.failed(
+        app.context.get("tenant"),
+        app.context.get("region"),
+        exc,
+        app.current_event.request_context.request_id,
+    )
     logger.warning("Link failed", extra={"code": exc.code, "retryable": exc.retryable})
     return _problem(exc)
 

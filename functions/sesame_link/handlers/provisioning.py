@@ -1,0 +1,70 @@
+"""The provisioning door: SQS messages carrying "Sesame Credential Submitted" EventBridge events.
+
+Each record is linked on its own. A retryable failure is reported in batchItemFailures, so SQS
+delivers it again (and to the DLQ after the queue's maxReceiveCount); a permanent one is
+reported as an outcome event and dropped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from sesame_link import errors
+from sesame_link.handlers.problems import invalid_request
+from sesame_link.linking import parse_tenant
+from sesame_link.models import CredentialSubmitted, ProvisioningDetail
+from sesame_link.observability import logger, metrics, record_outcome
+from sesame_link.runtime import outcomes, service
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def link_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
+    detail: ProvisioningDetail | None = None
+    try:
+        detail = _submission(record.body)
+        tenant = parse_tenant(detail.tenant_id)
+        remaining_seconds = lambda_context.get_remaining_time_in_millis() / 1000
+        result = service.link(detail.link_request(), tenant, remaining_seconds)
+    except errors.LinkError as exc:
+        _failed(exc, detail, record.message_id)
+        if exc.retryable:
+            raise
+        return
+    record_outcome("linked" if result.connection.created else "relinked")
+    outcomes.linked(tenant, result, detail.request_id or record.message_id)
+    logger.info(
+        "Sesame account linked",
+        extra={"connection_id": result.connection.connection_id, "message_id": record.message_id},
+    )
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=link_record, processor=processor, context=context
+    )
+
+
+def _submission(body: str) -> ProvisioningDetail:
+    try:
+        return CredentialSubmitted.model_validate_json(body).detail
+    except ValidationError as exc:
+        raise invalid_request(exc) from None
+
+
+def _failed(exc: errors.LinkError, detail: ProvisioningDetail | None, message_id: str) -> None:
+    """A malformed record has no detail: its failure names no tenant and no region."""
+    tenant, region = (detail.tenant_id, detail.region) if detail else (None, None)
+    request_id = (detail.request_id if detail else None) or message_id
+    record_outcome(exc.code)
+    outcomes.failed(tenant, region, exc, request_id)
+    logger.warning(
+        "Link failed", extra={"code": exc.code, "retryable": exc.retryable, "request_id": request_id}
+    )

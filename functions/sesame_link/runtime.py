@@ -1,0 +1,28 @@
+"""What both doors share, built once per execution environment: settings, AWS and HTTP clients
+at module scope, the link service and the outcome publisher."""
+
+from __future__ import annotations
+
+import boto3
+from botocore.config import Config
+
+from sesame_link.config import load_settings
+from sesame_link.linking import LinkService
+from sesame_link.observability import record_publish_failure, record_sesame_latency
+from sesame_link.outcomes import OutcomePublisher
+from sesame_link.sesame import SesameClient
+from sesame_link.vault import SecretsManagerVault
+
+AWS_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+
+settings = load_settings()
+secrets_client = boto3.client("secretsmanager", config=AWS_CLIENT_CONFIG)
+service = LinkService(
+    sesame=SesameClient(settings.sesame_api_url, on_latency=record_sesame_latency),
+    vault=SecretsManagerVault(secrets_client, settings.kms_key_id, settings.secret_prefix),
+)
+outcomes = OutcomePublisher(
+    boto3.client("events", config=AWS_CLIENT_CONFIG) if settings.event_bus_name else None,
+    settings.event_bus_name,
+    on_publish_failure=record_publish_failure,
+)
