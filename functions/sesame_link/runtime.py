@@ -21,8 +21,5 @@ service = LinkService(
     sesame=SesameClient(settings.sesame_api_url, on_latency=record_sesame_latency),
     vault=SecretsManagerVault(secrets_client, settings.kms_key_id, settings.secret_prefix),
 )
-outcomes = OutcomePublisher(
-    boto3.client("events", config=AWS_CLIENT_CONFIG) if settings.event_bus_name else None,
-    settings.event_bus_name,
-    on_publish_failure=record_publish_failure,
-)
+events_client = boto3.client("events", config=AWS_CLIENT_CONFIG) if settings.event_bus_name else None
+outcomes = OutcomePublisher(events_client, settings.event_bus_name, on_publish_failure=record_publish_failure)

@@ -132,22 +132,65 @@ class _Body:
 
 
 @pytest.fixture
-def inject_aws_error(link_handler: Any) -> Iterator[Callable[[str], None]]:
-    """Make Secrets Manager answer CreateSecret with a real error response (status 400, JSON
-    protocol), parsed by botocore as any other: moto cannot fail on throttling or KMS state."""
+def inject_aws_error(link_handler: Any) -> Iterator[Callable[..., None]]:
+    """Make an AWS operation answer with a real error response (status 400, JSON protocol),
+    parsed by botocore as any other: moto cannot fail on throttling, KMS state or EventBridge."""
     from sesame_link import runtime  # noqa: PLC0415 - imported by link_handler first
 
-    events = runtime.secrets_client.meta.events
-    hooks: list[Callable[..., AWSResponse]] = []
+    clients = {"secrets-manager": runtime.secrets_client, "eventbridge": runtime.events_client}
+    injected: list[tuple[Any, str, Callable[..., AWSResponse]]] = []
 
-    def inject(code: str) -> None:
+    def inject(code: str, operation: str = "secrets-manager.CreateSecret") -> None:
         def answer(request: Any, **_: Any) -> AWSResponse:
             body = json.dumps({"__type": code, "message": "injected by the test"}).encode()
             return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, _Body(body))
 
-        hooks.append(answer)
-        events.register_first("before-send.secrets-manager.CreateSecret", answer)
+        client = clients[operation.split(".", maxsplit=1)[0]]
+        assert client is not None
+        client.meta.events.register_first(f"before-send.{operation}", answer)
+        injected.append((client, f"before-send.{operation}", answer))
 
     yield inject
-    for hook in hooks:
-        events.unregister("before-send.secrets-manager.CreateSecret", hook)
+    for client, event_name, answer in injected:
+        client.meta.events.unregister(event_name, answer)
+
+
+@pytest.fixture(scope="session")
+def provisioning_spec(backends: LocalBackends, link_spec: FunctionSpec) -> FunctionSpec:
+    # link_spec applied the shared environment first: both functions share one runtime module.
+    return local_function_spec("ProvisioningFunction", backends)
+
+
+@pytest.fixture(scope="session")
+def provisioning_handler(provisioning_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    return load_handler(provisioning_spec)
+
+
+@pytest.fixture(scope="session")
+def outcome_queue(backends: LocalBackends) -> str:
+    """A rule on the outcome bus (the template's default) -> a queue, to read outcome events back."""
+    sqs, events = backends.client("sqs"), backends.client("events")
+    queue_url = sqs.create_queue(QueueName="outcomes-under-test")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    events.put_rule(Name="outcomes-under-test", EventPattern=json.dumps({"source": ["sesame-link"]}))
+    events.put_targets(Rule="outcomes-under-test", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    return str(queue_url)
+
+
+@pytest.fixture
+def read_outcomes(backends: LocalBackends, outcome_queue: str) -> Callable[[], list[dict[str, Any]]]:
+    """The outcome events published since this test started (and since the last call)."""
+    sqs = backends.client("sqs")
+
+    def read() -> list[dict[str, Any]]:
+        received: list[dict[str, Any]] = []
+        while messages := sqs.receive_message(QueueUrl=outcome_queue, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                received.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=outcome_queue, ReceiptHandle=message["ReceiptHandle"])
+        return received
+
+    read()  # what earlier tests published
+    return read

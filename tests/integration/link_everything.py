@@ -7,7 +7,8 @@ import json
 import os
 import sys
 
-from local.backends import apply_environment, local_function_spec, start_local_backends
+from local.backends import LocalBackends, apply_environment, local_function_spec, start_local_backends
+from local.event_source import sqs_event
 from local.gateway import http_api_event
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
@@ -50,7 +51,34 @@ def main() -> None:
         backends.sesame.set_fault("eu1", fault)
         statuses.append(post({"token": token, "region": "eu1"}))
     print("statuses", json.dumps(statuses), file=sys.stderr)
+    print("batch", json.dumps(provision_batch(backends, token)), file=sys.stderr)
     backends.stop()
+
+
+def provision_batch(backends: LocalBackends, token: str) -> list[dict[str, str]]:
+    """Good, rejected, Sesame 503 and malformed records through the provisioning door."""
+    backends.sesame.set_fault("eu1", None)
+    backends.sesame.add_account(token[::-1], "eu2", "5d1b2c3a-0000-4000-8000-00000000beef", "Busy SA")
+    backends.sesame.set_fault("eu2", Fault(status=503))
+    spec = local_function_spec("ProvisioningFunction", backends)
+    handler = load_handler(spec)
+    details = [
+        {"tenant_id": "tenant-batch", "token": token, "region": "eu1"},
+        {"tenant_id": "tenant-batch", "token": token[:-1] + "x", "region": "eu1"},
+        {"tenant_id": "tenant-batch", "token": token[::-1], "region": "eu2"},
+        {"tenant_id": "tenant-batch", "token": token, "region": "eu1", "tenant": token},
+    ]
+    messages = [
+        {
+            "MessageId": f"m{i}",
+            "ReceiptHandle": "r",
+            "MD5OfBody": "x",
+            "Body": json.dumps({"detail-type": "Sesame Credential Submitted", "detail": detail}),
+        }
+        for i, detail in enumerate(details)
+    ]
+    event = sqs_event(messages, "arn:aws:sqs:eu-west-1:123456789012:q")
+    return list(handler(event, LocalLambdaContext(spec, 5))["batchItemFailures"])
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ reported as an outcome event and dropped."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -21,10 +22,12 @@ from sesame_link.models import CredentialSubmitted, ProvisioningDetail
 from sesame_link.observability import logger, metrics, record_outcome
 from sesame_link.runtime import outcomes, service
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch that failed whole is reported item by item too: same redelivery, no invocation error.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def link_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
+def link_record(record: SQSRecord, lambda_context: LambdaContext) -> str:
+    """Link one submission; return its outcome code, or raise when it is worth retrying."""
     detail: ProvisioningDetail | None = None
     try:
         detail = _submission(record.body)
@@ -35,21 +38,32 @@ def link_record(record: SQSRecord, lambda_context: LambdaContext) -> None:
         _failed(exc, detail, record.message_id)
         if exc.retryable:
             raise
-        return
-    record_outcome("linked" if result.connection.created else "relinked")
+        return exc.code
+    outcome = "linked" if result.connection.created else "relinked"
+    record_outcome(outcome)
     outcomes.linked(tenant, result, detail.request_id or record.message_id)
     logger.info(
         "Sesame account linked",
         extra={"connection_id": result.connection.connection_id, "message_id": record.message_id},
     )
+    return outcome
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, str]:
+    if "Records" not in event:
+        return _link_one_event(event, context)
     return process_partial_response(
         event=event, record_handler=link_record, processor=processor, context=context
     )
+
+
+def _link_one_event(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+    """A plain EventBridge event (a rule that targets the function, or a manual invoke): a
+    retryable failure raises, so EventBridge's asynchronous retries apply."""
+    record = SQSRecord({"messageId": str(event.get("id", "direct")), "body": json.dumps(event)})
+    return {"outcome": link_record(record, context)}
 
 
 def _submission(body: str) -> ProvisioningDetail:
