@@ -9,7 +9,7 @@ LIVE ?=
 FUNCTION ?= LinkFunction
 EVENT ?= events/link-good.json
 
-.PHONY: run test invoke build lint format clean
+.PHONY: run test invoke build bench lint format clean
 
 # Template tools pin conflicting boto3 versions: each gets a virtual environment of its own.
 .venv-%/.installed: tools/%.txt
@@ -33,6 +33,9 @@ invoke: $(STAMP) ## run FUNCTION on EVENT in-process, as `sam local invoke` woul
 build: .venv-sam/.installed ## sam build (no Docker: makefile method, arm64 wheels) and the zipped size
 	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam build --template template.yaml
 	@$(PYTHON) -c "import shutil, os; z = shutil.make_archive('.aws-sam/LinkFunction', 'zip', '.aws-sam/build/LinkFunction'); print(f'LinkFunction package: {os.path.getsize(z) / 1e6:.2f} MB zipped ({z})')"
+
+bench: $(STAMP) build ## performance against the floor on this machine (BENCH_ARGS=--smoke: quick, no verdicts)
+	$(BIN)/python -m local.bench $(BENCH_ARGS)
 
 test: $(STAMP) ## unit + integration tests (real HTTP on loopback)
 	$(BIN)/python -m pytest

@@ -117,3 +117,19 @@ def apply_environment(variables: dict[str, str]) -> None:
     for name in AWS_VARIABLES_TO_CLEAR:
         os.environ.pop(name, None)
     os.environ.update(variables)
+
+
+def serve() -> None:
+    """`python -m local.backends [sesame_latency_seconds]`: start the local backends, print the
+    environment that points a function at them (one JSON line), and serve until killed."""
+    import json  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    backends = start_local_backends(sesame_latency=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0)
+    print(json.dumps({"environment": backends.environment(), "stand_ins": backends.stand_ins()}), flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve()

@@ -142,6 +142,7 @@ def _is_text(content_type: str, body: bytes) -> bool:
 def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def handle(self) -> None:
             with contextlib.suppress(ConnectionError):  # the browser or curl hung up

@@ -134,6 +134,7 @@ def _info_body(account: Account) -> bytes:
 def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as separate writes
 
         def handle(self) -> None:
             with contextlib.suppress(

@@ -1,0 +1,206 @@
+"""`make bench`: sesame-link against the physical floor on this machine, in one run.
+
+Every figure is the median of repeated runs in fresh processes; the local backends (moto's
+server, the Sesame simulator) run in a process of their own, so CPU times are the function's.
+Prints a table with a verdict per goal and writes bench-results/latest.{md,json}.
+`--smoke` runs few repetitions and gives no verdicts (CI keeps it working)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from local.template import ROOT, function_spec
+
+RESULTS = ROOT / "bench-results"
+PACKAGE = ROOT / ".aws-sam" / "LinkFunction.zip"
+GOALS = {  # figure -> (goal, comparison)
+    "cold_start_ratio": 1.25,
+    "warm_ratio": 1.2,
+    "wrong_region_ratio": 1.5,
+    "peak_rss_mb": 100.0,
+    "package_mb": 5.0,
+}
+
+
+@contextmanager
+def backends_process(sesame_latency: float = 0.0) -> Iterator[dict[str, Any]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.backends", str(sesame_latency)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None
+    try:
+        yield json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def loopback_sesame_url(backends: dict[str, Any]) -> str:
+    """The simulator by path (`127.0.0.1:PORT/{region}`): no local resolver needed in the probes."""
+    port = backends["environment"]["SESAME_API_URL"].rsplit(":", 1)[1]
+    return f"http://127.0.0.1:{port}/{{region}}"
+
+
+def probe_environment(backends: dict[str, Any]) -> dict[str, str]:
+    spec = function_spec("LinkFunction", backends["stand_ins"])
+    base = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    return {
+        **base,
+        **spec.environment,
+        **backends["environment"],
+        "SESAME_API_URL": loopback_sesame_url(backends),
+        "EVENT_BUS_NAME": "",
+        "BENCH_CODE_DIR": str(spec.code_dir),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def probe(environment: dict[str, str], *arguments: object) -> dict[str, Any]:
+    child = subprocess.run(
+        [sys.executable, "-m", "local.bench_probe", *map(str, arguments)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    if result.get("statuses", [result.get("status")]) != [201]:
+        raise RuntimeError(f"the probe did not link: {result}")
+    return result
+
+
+def median_of(repetitions: int, environment: dict[str, str], *arguments: object) -> dict[str, float]:
+    runs = [probe(environment, *arguments) for _ in range(repetitions)]
+    names = [name for name, value in runs[0].items() if isinstance(value, float)]
+    return {name: statistics.median(run[name] for run in runs) for name in names}
+
+
+def wrong_region_timing(repetitions: int) -> tuple[float, float]:
+    """Wall time of one good check and of a wrong-region answer, with 50 ms per Sesame call."""
+    sys.path.insert(0, str(ROOT / "functions"))
+    from local.backends import DEMO_ACCOUNTS  # noqa: PLC0415
+    from sesame_link import errors  # noqa: PLC0415
+    from sesame_link.sesame import SesameClient  # noqa: PLC0415
+
+    with backends_process(sesame_latency=0.05) as backends:
+        client = SesameClient(loopback_sesame_url(backends))
+        good, other = DEMO_ACCOUNTS[0][0], DEMO_ACCOUNTS[1][0]
+        checks, probes = [], []
+        for _ in range(repetitions):
+            started = time.perf_counter()
+            client.check(good, "eu1", time.monotonic() + 5)
+            checks.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            try:
+                client.check(other, "eu1", time.monotonic() + 5)
+            except errors.WrongRegion:
+                probes.append(time.perf_counter() - started)
+        assert len(probes) == repetitions, "the probe did not find the other region"
+    return statistics.median(checks), statistics.median(probes)
+
+
+def measure(smoke: bool) -> dict[str, float]:
+    cold_runs, warm_links, warm_runs, rss_links = (2, 20, 1, 50) if smoke else (9, 200, 3, 1000)
+    with backends_process() as backends:
+        environment = probe_environment(backends)
+        handler_cold = median_of(cold_runs, environment, "handler", "cold", 1)
+        floor_cold = median_of(cold_runs, environment, "floor", "cold", 1)
+        handler_warm = median_of(warm_runs, environment, "handler", "warm", warm_links)
+        floor_warm = median_of(warm_runs, environment, "floor", "warm", warm_links)
+        rss = probe(environment, "handler", "warm", rss_links)
+    check, wrong_region = wrong_region_timing(3 if smoke else 15)
+    return {
+        "cold_start_ms": handler_cold["first_answer_seconds"] * 1000,
+        "floor_cold_start_ms": floor_cold["first_answer_seconds"] * 1000,
+        "cold_start_ratio": handler_cold["first_answer_seconds"] / floor_cold["first_answer_seconds"],
+        "warm_link_ms": handler_warm["wall_per_link"] * 1000,
+        "warm_link_cpu_ms": handler_warm["cpu_per_link"] * 1000,
+        "floor_warm_link_ms": floor_warm["wall_per_link"] * 1000,
+        "floor_warm_link_cpu_ms": floor_warm["cpu_per_link"] * 1000,
+        "warm_ratio": handler_warm["wall_per_link"] / floor_warm["wall_per_link"],
+        "check_ms": check * 1000,
+        "wrong_region_ms": wrong_region * 1000,
+        "wrong_region_ratio": wrong_region / check,
+        "links_for_rss": float(rss_links),
+        "peak_rss_mb": float(rss["peak_rss_mb"]),
+        "package_mb": PACKAGE.stat().st_size / 1e6 if PACKAGE.exists() else float("nan"),
+    }
+
+
+def table(figures: dict[str, float], smoke: bool) -> str:
+    def verdict(name: str) -> str:
+        if smoke or name not in GOALS:
+            return ""
+        return "met" if figures[name] <= GOALS[name] else "MISSED"
+
+    rows = [
+        (
+            "Cold start: import + first link",
+            f"{figures['cold_start_ms']:.0f} ms",
+            f"floor {figures['floor_cold_start_ms']:.0f} ms",
+            "",
+        ),
+        ("Cold start ratio", f"{figures['cold_start_ratio']:.2f}", "<= 1.25", verdict("cold_start_ratio")),
+        (
+            "Warm link (wall / CPU)",
+            f"{figures['warm_link_ms']:.1f} / {figures['warm_link_cpu_ms']:.1f} ms",
+            f"floor {figures['floor_warm_link_ms']:.1f} / {figures['floor_warm_link_cpu_ms']:.1f} ms",
+            "",
+        ),
+        ("Warm ratio (wall)", f"{figures['warm_ratio']:.2f}", "<= 1.2", verdict("warm_ratio")),
+        (
+            "Wrong region vs one check (50 ms/call)",
+            f"{figures['wrong_region_ms']:.0f} / {figures['check_ms']:.0f} ms = {figures['wrong_region_ratio']:.2f}",
+            "<= 1.5",
+            verdict("wrong_region_ratio"),
+        ),
+        (
+            f"Peak RSS, {figures['links_for_rss']:.0f} links",
+            f"{figures['peak_rss_mb']:.0f} MB",
+            "<= 100 MB",
+            verdict("peak_rss_mb"),
+        ),
+        ("Package (zipped, make build)", f"{figures['package_mb']:.2f} MB", "<= 5 MB", verdict("package_mb")),
+    ]
+    lines = ["| figure | measured | goal / floor | verdict |", "| --- | --- | --- | --- |"]
+    lines += [f"| {' | '.join(row)} |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="few repetitions, no verdicts")
+    smoke = parser.parse_args().smoke
+    figures = measure(smoke)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    report = f"sesame-link benchmark ({'smoke run' if smoke else 'full run'}; {machine})\n\n{table(figures, smoke)}\n"
+    print(report)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(report, encoding="utf-8")
+    (RESULTS / "latest.json").write_text(
+        json.dumps({"machine": machine, "smoke": smoke, **figures}, indent=2)
+    )
+    missed = [name for name, goal in GOALS.items() if not smoke and not figures[name] <= goal]
+    if missed:
+        print("goals missed: " + ", ".join(missed))
+
+
+if __name__ == "__main__":
+    main()
