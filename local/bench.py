@@ -17,7 +17,6 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from local.template import ROOT, function_spec
@@ -167,7 +166,8 @@ def table(figures: dict[str, float], smoke: bool) -> str:
         ("Warm ratio (wall)", f"{figures['warm_ratio']:.2f}", "<= 1.2", verdict("warm_ratio")),
         (
             "Wrong region vs one check (50 ms/call)",
-            f"{figures['wrong_region_ms']:.0f} / {figures['check_ms']:.0f} ms = {figures['wrong_region_ratio']:.2f}",
+            f"{figures['wrong_region_ms']:.0f} / {figures['check_ms']:.0f} ms"
+            f" = {figures['wrong_region_ratio']:.2f}",
             "<= 1.5",
             verdict("wrong_region_ratio"),
         ),
@@ -190,7 +190,8 @@ def main() -> None:
     smoke = parser.parse_args().smoke
     figures = measure(smoke)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    report = f"sesame-link benchmark ({'smoke run' if smoke else 'full run'}; {machine})\n\n{table(figures, smoke)}\n"
+    kind = "smoke run" if smoke else "full run"
+    report = f"sesame-link benchmark ({kind}; {machine})\n\n{table(figures, smoke)}\n"
     print(report)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.md").write_text(report, encoding="utf-8")
