@@ -10,40 +10,34 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import json
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
-from local.lambda_context import LocalLambdaContext
-from local.template import FunctionSpec
+from local.http_server import KeepAliveHandler, LoopbackServer
 
-Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 
 
 class LocalGateway:
     def __init__(
         self,
-        handler: Handler,
-        spec: FunctionSpec,
+        invoke: Invoke,
         default_claims: dict[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
-        self.handler = handler
-        self.spec = spec
+        """`invoke` runs the function on an event: see local/environments.py."""
+        self.invoke = invoke
         self.default_claims = default_claims
-        # One Lambda execution environment handles one event at a time.
-        self.invoke_lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _request_handler_for(self))
-        self._server.daemon_threads = True
+        self._server = LoopbackServer((host, port), _request_handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -61,10 +55,6 @@ class LocalGateway:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
-        with self.invoke_lock:
-            return self.handler(event, LocalLambdaContext(self.spec))
 
 
 def http_api_event(  # noqa: PLR0917 - one argument per part of the request
@@ -140,14 +130,7 @@ def _is_text(content_type: str, body: bytes) -> bool:
 
 
 def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
-    class RequestHandler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out as separate writes
-
-        def handle(self) -> None:
-            with contextlib.suppress(ConnectionError):  # the browser or curl hung up
-                super().handle()
-
+    class RequestHandler(KeepAliveHandler):
         def do_GET(self) -> None:
             self._proxy()
 

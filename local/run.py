@@ -19,6 +19,7 @@ from local.backends import (
     local_function_spec,
     start_local_backends,
 )
+from local.environments import InProcessEnvironment, ProcessEnvironments
 from local.gateway import LocalGateway
 from local.template import function_spec, load_handler
 
@@ -32,15 +33,19 @@ def main() -> None:
     else:
         spec, banner = _local_spec(arguments)
     apply_environment(spec.environment)
-    handler = load_handler(spec)
-    gateway = LocalGateway(
-        handler, spec, default_claims={"sub": arguments.tenant}, host="127.0.0.1", port=arguments.port
+    environments = (
+        ProcessEnvironments(spec, arguments.concurrency)
+        if arguments.concurrency > 1
+        else InProcessEnvironment(load_handler(spec), spec)
     )
+    gateway = LocalGateway(environments, default_claims={"sub": arguments.tenant}, port=arguments.port)
     print(banner.replace("{url}", gateway.url), flush=True)
     try:
         gateway.serve_forever()
     except KeyboardInterrupt:
         print("stopped")
+    finally:
+        environments.close()
 
 
 def _local_spec(arguments: argparse.Namespace):  # type: ignore[no-untyped-def]
@@ -86,6 +91,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=3000)
     parser.add_argument("--aws-port", type=int, default=4566)
     parser.add_argument("--sesame-port", type=int, default=4577)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=1,
+        help="execution environments: 1 runs in this process, more run in processes of their own",
+    )
     parser.add_argument("--tenant", default=DEMO_TENANT, help="tenant claim used when no JWT is sent")
     parser.add_argument("--live", action="store_true", help="real AWS and real Sesame")
     parser.add_argument("--profile", default=os.environ.get("AWS_PROFILE", ""))

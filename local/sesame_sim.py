@@ -8,7 +8,6 @@ Faults are set per region, in-process, for tests of what goes wrong.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import socket
@@ -16,7 +15,9 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from local.http_server import KeepAliveHandler, LoopbackServer
 
 INFO_PATH = "/core/v3/info"
 _HOST_REGION = re.compile(r"^api-([a-z0-9]+)\.")
@@ -55,8 +56,7 @@ class SesameSimulator:
         self._faults: dict[str, Fault] = {}
         self._seen: list[SeenRequest] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = LoopbackServer((host, port), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -132,16 +132,7 @@ def _info_body(account: Account) -> bytes:
 
 
 def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body go out as separate writes
-
-        def handle(self) -> None:
-            with contextlib.suppress(
-                ConnectionError
-            ):  # a client that hangs up early is normal (after a 401, a timeout)
-                super().handle()
-
+    class Handler(KeepAliveHandler):
         def do_GET(self) -> None:
             region = _region(self.headers.get("Host", ""), self.path)
             status, body, fault = simulator.answer(region, self.headers.get("Authorization"))

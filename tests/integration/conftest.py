@@ -4,19 +4,78 @@ simulator) and the real HTTP handler, configured from template.yaml as `make run
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
+import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 
 from local.backends import LocalBackends, apply_environment, local_function_spec, start_local_backends
+from local.environments import InProcessEnvironment
 from local.gateway import LocalGateway, http_api_event
 from local.lambda_context import LocalLambdaContext
 from local.template import FunctionSpec, load_handler
 from tests import canary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def local_run(*arguments: str, environment: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """`make run`'s entry point in a process of its own, on ephemeral ports; yields its endpoints.
+    Its output is drained all along (a full pipe would stall it) and checked for tokens at the end."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            "-m",
+            "local.run",
+            "--port",
+            "0",
+            "--aws-port",
+            "0",
+            "--sesame-port",
+            "0",
+            *arguments,
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(environment or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    banner = ""
+    for line in process.stdout:  # the banner shows the demo tokens on purpose; the rest must not
+        banner += line
+        if line.startswith("Try a wrong region"):
+            break
+    output: list[str] = []
+    drain = threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True)
+    drain.start()
+    found = {
+        "url": re.search(r"running locally on (http://\S+)", banner),
+        "aws": re.search(r"Secrets Manager \+ KMS: (http://\S+)", banner),
+        "key": re.search(r"key (arn:aws:kms:\S+)\)", banner),
+    }
+    try:
+        assert all(found.values()), banner
+        yield {name: match.group(1) for name, match in found.items() if match}
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        drain.join(timeout=10)
+    assert output, "the local run logged nothing"
+    assert canary.leaked_in("".join(output)) == 0, "a token reached the local run's output"
 
 
 @pytest.fixture(scope="session")
@@ -40,7 +99,7 @@ def link_handler(link_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dic
 
 @pytest.fixture(scope="session")
 def gateway(link_handler: Any, link_spec: FunctionSpec) -> Iterator[LocalGateway]:
-    started = LocalGateway(link_handler, link_spec).start()
+    started = LocalGateway(InProcessEnvironment(link_handler, link_spec)).start()
     yield started
     started.stop()
 

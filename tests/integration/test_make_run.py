@@ -3,55 +3,27 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from local.backends import DEMO_ACCOUNTS, local_client
+from tests.integration.conftest import local_run
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def running() -> Iterator[dict[str, str]]:
     # AWS credentials lying in the environment must not switch the local run to real AWS.
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
+    lying_around = {
         "AWS_PROFILE": "someone-real",
         "AWS_ACCESS_KEY_ID": "AKIAREALLOOKING00000",
         "AWS_SECRET_ACCESS_KEY": "real-looking",
     }
-    process = subprocess.Popen(
-        [sys.executable, "-u", "-m", "local.run", "--port", "0", "--aws-port", "0", "--sesame-port", "0"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    banner = ""
-    for line in process.stdout:
-        banner += line
-        if "See the stored secret" in banner and "list-secrets" in line:
-            break
-    found = {
-        "url": re.search(r"running locally on (http://\S+)", banner),
-        "aws": re.search(r"Secrets Manager \+ KMS: (http://\S+)", banner),
-        "key": re.search(r"key (arn:aws:kms:\S+)\)", banner),
-    }
-    assert all(found.values()), banner
-    yield {name: match.group(1) for name, match in found.items() if match}
-    process.terminate()
-    process.wait(timeout=10)
+    with local_run(environment=lying_around) as endpoints:
+        yield endpoints
 
 
 def test_the_demo_token_links_then_relinks_into_the_local_secrets_manager(running: dict[str, str]) -> None:

@@ -1,0 +1,64 @@
+"""Simultaneous links through the local gateway with four execution environments (processes),
+against the shared local backends: the create/put race is real."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from local.backends import DEMO_ACCOUNTS, local_client
+from tests.integration.conftest import local_run
+from tests.integration.test_local_gateway import unsigned_jwt
+
+pytestmark = pytest.mark.integration
+SIMULTANEOUS = 32
+
+
+@pytest.fixture(scope="module")
+def running() -> Iterator[dict[str, str]]:
+    with local_run("--concurrency", "4") as endpoints:
+        yield endpoints
+
+
+def link_all_at_once(url: str, tenants: list[str]) -> list[requests.Response]:
+    token, region, _, _ = DEMO_ACCOUNTS[0]
+    barrier = threading.Barrier(len(tenants))
+
+    def link(tenant: str) -> requests.Response:
+        barrier.wait()
+        return requests.post(
+            f"{url}/connections",
+            json={"token": token, "region": region},
+            headers={"Authorization": f"Bearer {unsigned_jwt({'sub': tenant})}"},
+            timeout=60,
+        )
+
+    with ThreadPoolExecutor(len(tenants)) as pool:
+        return list(pool.map(link, tenants))
+
+
+def secret_names(aws: str, tenant_prefix: str) -> list[str]:
+    listed = local_client(aws, "secretsmanager").list_secrets(MaxResults=100)["SecretList"]
+    return [secret["Name"] for secret in listed if secret["Name"].startswith(f"sesame-link/{tenant_prefix}")]
+
+
+def test_one_tenant_linking_one_company_32_times_at_once_gets_one_secret(running: dict[str, str]) -> None:
+    answers = link_all_at_once(running["url"], ["same-tenant"] * SIMULTANEOUS)
+
+    assert sorted({answer.status_code for answer in answers}) in ([200, 201], [201])
+    assert [answer.status_code for answer in answers].count(201) == 1
+    assert len({answer.json()["connection_id"] for answer in answers}) == 1
+    assert len(secret_names(running["aws"], "same-tenant/")) == 1
+
+
+def test_32_tenants_at_once_get_32_secrets(running: dict[str, str]) -> None:
+    tenants = [f"tenant-{index:02d}" for index in range(SIMULTANEOUS)]
+    answers = link_all_at_once(running["url"], tenants)
+
+    assert [answer.status_code for answer in answers] == [201] * SIMULTANEOUS
+    assert len({answer.json()["connection_id"] for answer in answers}) == SIMULTANEOUS
+    assert len(secret_names(running["aws"], "tenant-")) == SIMULTANEOUS
