@@ -1,0 +1,129 @@
+"""Every fault, through both doors: the documented code, nothing stored, the failure reported as
+an outcome event, no token anywhere (the canary watches all captured output)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local.backends import LocalBackends
+from local.event_source import sqs_event
+from local.lambda_context import LocalLambdaContext
+from local.sesame_sim import Fault
+from local.template import FunctionSpec
+from sesame_link.linking import tenant_key
+from tests.integration.conftest import Account, Answer, secrets_of
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Case:
+    status: int
+    code: str
+    sesame: Fault | None = None
+    aws_error: str | None = None
+
+    @property
+    def retryable(self) -> bool:
+        return self.status in {502, 503, 504}
+
+
+CASES = {
+    "sesame 500": Case(502, "sesame_unavailable", Fault(status=500)),
+    "sesame 502": Case(502, "sesame_unavailable", Fault(status=502)),
+    "sesame 503": Case(502, "sesame_unavailable", Fault(status=503)),
+    "sesame 429 with Retry-After": Case(
+        503, "sesame_rate_limited", Fault(status=429, headers={"Retry-After": "7"})
+    ),
+    "sesame 429 without Retry-After": Case(503, "sesame_rate_limited", Fault(status=429)),
+    "sesame 403": Case(422, "token_forbidden", Fault(status=403)),
+    "sesame 401": Case(422, "invalid_token", Fault(status=401)),
+    "sesame timeout": Case(504, "sesame_timeout", Fault(delay_seconds=1.5)),
+    "sesame reset mid-response": Case(502, "sesame_unavailable", Fault(reset=True)),
+    "sesame 200 with HTML": Case(
+        502, "sesame_unavailable", Fault(status=200, body=b"<!doctype html><p>hi</p>")
+    ),
+    "sesame 200 without company id": Case(
+        502, "sesame_unavailable", Fault(status=200, body=b'{"data": {"company": {"name": "x"}}}')
+    ),
+    "sesame slow trickle": Case(504, "sesame_timeout", Fault(trickle_seconds=0.05)),
+    "sesame redirect elsewhere": Case(
+        502, "sesame_unavailable", Fault(status=302, headers={"Location": "http://127.0.0.1:9/steal"})
+    ),
+    "secrets manager throttling": Case(503, "storage_unavailable", aws_error="ThrottlingException"),
+    "secrets manager unavailable": Case(503, "storage_unavailable", aws_error="ServiceUnavailable"),
+    "access denied": Case(500, "storage_failed", aws_error="AccessDeniedException"),
+    "kms key disabled or pending deletion": Case(500, "storage_failed", aws_error="EncryptionFailure"),
+    "kms key in an invalid state": Case(500, "storage_failed", aws_error="KMSInvalidStateException"),
+}
+
+
+@pytest.fixture
+def broken(backends: LocalBackends, inject_aws_error: Callable[..., None]) -> Callable[[Case], None]:
+    def apply(case: Case) -> None:
+        if case.sesame:
+            backends.sesame.set_fault("eu1", case.sesame)
+        if case.aws_error:
+            inject_aws_error(case.aws_error)
+
+    return apply
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_http_door(
+    name: str,
+    broken: Callable[[Case], None],
+    post_link: Callable[..., Answer],
+    new_account: Callable[..., Account],
+    backends: LocalBackends,
+    tenant: str,
+    read_outcomes: Callable[[], list[dict[str, Any]]],
+) -> None:
+    case, account = CASES[name], new_account()
+    broken(case)
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant, timeout_seconds=5)
+
+    assert (answer.status, answer.body["code"], answer.body["retryable"]) == (
+        case.status,
+        case.code,
+        case.retryable,
+    )
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert secrets_of(backends, tenant_key(tenant)) == []
+    assert [event["detail"]["code"] for event in read_outcomes()] == [case.code]
+    assert account.token not in answer.raw
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_provisioning_door(
+    name: str,
+    broken: Callable[[Case], None],
+    provisioning_handler: Callable[..., dict[str, Any]],
+    provisioning_spec: FunctionSpec,
+    new_account: Callable[..., Account],
+    backends: LocalBackends,
+    tenant: str,
+    read_outcomes: Callable[[], list[dict[str, Any]]],
+) -> None:
+    case, account = CASES[name], new_account()
+    broken(case)
+    body = {
+        "detail-type": "Sesame Credential Submitted",
+        "detail": {"tenant_id": tenant, "token": account.token, "region": "eu1"},
+    }
+    message = {"MessageId": "m-1", "ReceiptHandle": "r", "MD5OfBody": "x", "Body": json.dumps(body)}
+    result = provisioning_handler(
+        sqs_event([message], "arn:aws:sqs:eu-west-1:123456789012:q"),
+        LocalLambdaContext(provisioning_spec, timeout_seconds=5),
+    )
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}] if case.retryable else []}
+    assert secrets_of(backends, tenant_key(tenant)) == []
+    [event] = read_outcomes()
+    assert (event["detail"]["code"], event["detail"]["retryable"]) == (case.code, case.retryable)
+    assert account.token not in json.dumps(event)
