@@ -82,7 +82,23 @@ def local_run(*arguments: str, environment: dict[str, str] | None = None) -> Ite
 def backends() -> Iterator[LocalBackends]:
     started = start_local_backends()
     yield started
+    assert_no_token_in_non_secret_fields(started)
     started.stop()
+
+
+def assert_no_token_in_non_secret_fields(backends: LocalBackends) -> None:
+    """Session end: of all the secrets the tests left, only the secret values may hold a token."""
+    client = backends.client("secretsmanager")
+    listed = [
+        secret
+        for page in client.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True)
+        for secret in page["SecretList"]
+    ]
+    assert listed, "no secrets to inspect: the check would be vacuous"
+    visible = json.dumps(
+        [{key: secret.get(key) for key in ("Name", "Description", "Tags", "ARN")} for secret in listed]
+    )
+    assert canary.leaked_in(visible) == 0, "a token is in a secret's name, description or tags"
 
 
 @pytest.fixture(scope="session")

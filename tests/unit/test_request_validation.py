@@ -101,3 +101,11 @@ def test_each_field_problem_names_the_field_and_never_the_value(body: str, field
 def test_an_unknown_field_named_like_a_token_is_not_echoed() -> None:
     problem = rejection(json.dumps({TOKEN: "x", "token": TOKEN, "region": "eu1"}))
     assert problem["errors"] == [{"field": "(unknown field)", "message": "is not a known field"}]
+
+
+def test_an_unknown_field_is_named_only_if_it_is_one_we_expect() -> None:
+    problem = rejection(json.dumps({"token": TOKEN, "region": "eu1", "zqxq": 1, "tenant": "x"}))
+    assert problem["errors"] == [
+        {"field": "(unknown field)", "message": "is not a known field"},
+        {"field": "tenant", "message": "is not a known field"},
+    ]

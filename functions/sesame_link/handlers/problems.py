@@ -18,8 +18,11 @@ _MESSAGES = {
     "string_type": "must be a string",
     "string_pattern_mismatch": "must be a region such as eu1",
 }
-# Tokens are at least 16 characters, so a shorter field name can never be a pasted token.
-_MAX_ECHOED_FIELD_CHARS = 15
+# Field names that may be said back: the model's own, and the unknown ones people are expected to
+# try. Any other name came from the input, and the input is never echoed.
+_NAMEABLE_FIELDS = frozenset(
+    {"token", "region", "tenant", "tenant_id", "tenantId", "company", "company_id", "connection_id", "secret"}
+)
 
 
 def problem_for(exc: errors.LinkError) -> Problem:
@@ -50,7 +53,7 @@ def _field(loc: tuple[int | str, ...]) -> str:
     if not loc:
         return "(body)"
     name = str(loc[0])
-    return name if len(name) <= _MAX_ECHOED_FIELD_CHARS and name.isidentifier() else "(unknown field)"
+    return name if name in _NAMEABLE_FIELDS else "(unknown field)"
 
 
 def _message(error: ErrorDetails) -> str:
