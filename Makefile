@@ -40,13 +40,18 @@ bench: $(STAMP) build ## performance against the floor on this machine (BENCH_AR
 test: $(STAMP) ## unit + integration tests (real HTTP on loopback)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) .venv-cfn-lint/.installed .venv-sam/.installed .venv-checkov/.installed ## code and template checks
+LINT_TOOLS := .venv-cfn-lint/.installed .venv-sam/.installed .venv-checkov/.installed .venv-bandit/.installed \
+	.venv-pip-audit/.installed
+
+lint: $(STAMP) $(LINT_TOOLS) ## code, template, security and dependency checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	.venv-cfn-lint/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml --region eu-west-1
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
+	.venv-bandit/bin/bandit --quiet --recursive functions --severity-level medium
+	$(BIN)/python -m local.audit
 
 format: $(STAMP)
 	$(BIN)/ruff format .
