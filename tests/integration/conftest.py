@@ -242,30 +242,35 @@ def provisioning_handler(provisioning_spec: FunctionSpec) -> Callable[[dict[str,
 
 
 @pytest.fixture(scope="session")
-def outcome_queue(backends: LocalBackends) -> str:
-    """A rule on the outcome bus (the template's default) -> a queue, to read outcome events back."""
-    sqs, events = backends.client("sqs"), backends.client("events")
+def outcome_queue(backends: LocalBackends) -> tuple[str, str]:
+    sqs = backends.client("sqs")
     queue_url = sqs.create_queue(QueueName="outcomes-under-test")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    events.put_rule(Name="outcomes-under-test", EventPattern=json.dumps({"source": ["sesame-link"]}))
-    events.put_targets(Rule="outcomes-under-test", Targets=[{"Id": "queue", "Arn": queue_arn}])
-    return str(queue_url)
+    return str(queue_url), str(queue_arn)
 
 
 @pytest.fixture
-def read_outcomes(backends: LocalBackends, outcome_queue: str) -> Callable[[], list[dict[str, Any]]]:
-    """The outcome events published since this test started (and since the last call)."""
-    sqs = backends.client("sqs")
+def read_outcomes(
+    backends: LocalBackends, outcome_queue: tuple[str, str]
+) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """A rule on the outcome bus (the template's default) -> a queue, for this test only; reads
+    back the outcome events published since the test started (and since the last call)."""
+    sqs, events = backends.client("sqs"), backends.client("events")
+    queue_url, queue_arn = outcome_queue
 
     def read() -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []
-        while messages := sqs.receive_message(QueueUrl=outcome_queue, MaxNumberOfMessages=10).get("Messages"):
+        while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages"):
             for message in messages:
                 received.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=outcome_queue, ReceiptHandle=message["ReceiptHandle"])
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
         return received
 
-    read()  # what earlier tests published
-    return read
+    read()
+    events.put_rule(Name="outcomes-under-test", EventPattern=json.dumps({"source": ["sesame-link"]}))
+    events.put_targets(Rule="outcomes-under-test", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    yield read
+    events.remove_targets(Rule="outcomes-under-test", Ids=["queue"])
+    events.delete_rule(Name="outcomes-under-test")
