@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from local.backends import LocalBackends
+from local.gateway import http_api_event
+from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
 from sesame_link.linking import tenant_key
 from tests.integration.conftest import Account, Answer, secrets_of
@@ -127,11 +129,42 @@ def test_unicode_company_names_survive(post_link: Post, new_account: NewAccount,
     assert answer.body["company"]["name"] == "Nórdica Café 株式会社 — Ñandú 🚀"
 
 
-def test_a_base64_encoded_body_is_accepted(post_link: Post, new_account: NewAccount, tenant: str) -> None:
+def test_a_base64_encoded_json_body_is_accepted(
+    post_link: Post, new_account: NewAccount, tenant: str, link_handler: Any, link_spec: Any
+) -> None:
     account = new_account()
-    raw = json.dumps({"token": account.token, "region": "eu1"}).encode()
-    answer = post_link(None, tenant, raw=raw, headers={"content-type": "application/octet-stream"})
-    assert answer.status == 201
+    event = http_api_event(
+        "POST",
+        "/connections",
+        {"content-type": "application/json; charset=utf-8"},
+        json.dumps({"token": account.token, "region": "eu1"}).encode(),
+        {"sub": tenant},
+        "::1",
+    )
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    assert link_handler(event, LocalLambdaContext(link_spec))["statusCode"] == 201
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/x-www-form-urlencoded", "token={token}&region=eu1"),
+        ("multipart/form-data", "--b\r\nContent-Disposition: form-data; name=token\r\n\r\n{token}\r\n--b--"),
+        (
+            "multipart/form-data; boundary=b",
+            "--b\r\nContent-Disposition: form-data; name=token\r\n\r\n{token}\r\n--b--",
+        ),
+    ],
+)
+def test_only_json_bodies_are_read(
+    post_link: Post, new_account: NewAccount, tenant: str, content_type: str, body: str
+) -> None:
+    account = new_account()
+    raw = body.format(token=account.token).encode()
+    answer = post_link(None, tenant, raw=raw, headers={"content-type": content_type})
+    assert_problem(answer, 400, "invalid_request")
+    assert account.token not in answer.raw
 
 
 def test_the_tenant_claim_comes_from_the_jwt_not_the_body(

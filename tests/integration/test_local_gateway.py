@@ -61,7 +61,7 @@ def test_no_jwt_is_refused_by_the_gateway_like_api_gateway(gateway: LocalGateway
 def test_a_jwt_without_the_tenant_claim_is_unauthenticated(gateway: LocalGateway) -> None:
     response = requests.post(
         f"{gateway.url}/connections",
-        json={},
+        json={"token": "0123456789abcdef0123", "region": "eu1"},
         headers={"Authorization": f"Bearer {unsigned_jwt({'email': 'a@example.com'})}"},
         timeout=10,
     )

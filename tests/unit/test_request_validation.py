@@ -17,7 +17,7 @@ TOKEN = canary.register("0123456789abcdef0123456789abcdef0123456789abcdef0123456
 def rejection(body: str) -> dict[str, object]:
     with pytest.raises(ValidationError) as caught:
         LinkRequest.model_validate_json(body)
-    problem = problem_for(invalid_request(caught.value)).model_dump(exclude_none=True)
+    problem = problem_for(invalid_request(caught.value.errors())).model_dump(exclude_none=True)
     assert problem["status"] == 400
     assert problem["code"] == "invalid_request"
     return problem

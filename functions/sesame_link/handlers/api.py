@@ -2,44 +2,105 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
-from typing import Any
+import json
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from sesame_link import errors
 from sesame_link.handlers.problems import PROBLEM_JSON, headers_for, invalid_request, problem_for
 from sesame_link.linking import parse_tenant
-from sesame_link.models import LinkRequest
+from sesame_link.models import Connection, LinkRequest, Problem
 from sesame_link.observability import logger, metrics, record_outcome
 from sesame_link.runtime import outcomes, service, settings
 
 MAX_BODY_BYTES = 8 * 1024
+_JSON_CONTENT_TYPE = re.compile(r"^\s*application/json\s*(;.*)?$", re.IGNORECASE)
 
 
 class _NotFound(errors.LinkError):
     code, status, title = "not_found", 404, "Not found"
 
 
+def _parse_json_body(text: str) -> Any:
+    """The body parser Powertools' validation uses: bounded in size, and too deep a nesting is
+    reported as bad JSON (Powertools turns only JSONDecodeError into a validation error)."""
+    if len(text.encode()) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", "", 0) from None
+
+
 cors = CORSConfig(allow_origin=settings.allowed_origin, max_age=600) if settings.allowed_origin else None
-app = APIGatewayHttpResolver(cors=cors)
+app = APIGatewayHttpResolver(cors=cors, enable_validation=True, json_body_deserializer=_parse_json_body)
 
 
-@app.post("/connections")
-def create_connection() -> Response[str]:
-    event = app.current_event
-    tenant = parse_tenant(event.request_context.authorizer.jwt_claim.get(settings.tenant_claim))
-    app.append_context(tenant=tenant)
-    request = _link_request(event.body, event.is_base64_encoded)
+def tenant_from_jwt(
+    app: APIGatewayHttpResolver, next_middleware: Callable[..., Response[str]]
+) -> Response[str]:
+    app.append_context(tenant=parse_tenant(_tenant_claim()))
+    return next_middleware(app)
+
+
+def _tenant_claim() -> object:
+    return app.current_event.request_context.authorizer.jwt_claim.get(settings.tenant_claim)
+
+
+def _tenant_if_known() -> str | None:
+    """For failure events: Powertools validates the body before our middleware reads the tenant."""
+    try:
+        return app.context.get("tenant") or parse_tenant(_tenant_claim())
+    except errors.Unauthenticated:
+        return None
+
+
+PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
+    status: {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
+    for status, description in [
+        (400, "invalid_request"),
+        (401, "unauthenticated"),
+        (413, "payload_too_large"),
+        (422, "invalid_token, wrong_region (with suggested_region), token_forbidden, unknown_region"),
+        (500, "storage_failed, internal_error"),
+        (502, "sesame_unavailable"),
+        (503, "sesame_rate_limited (with Retry-After), storage_unavailable"),
+        (504, "sesame_timeout"),
+    ]
+}
+
+
+@app.post(
+    "/connections",
+    summary="Link a Sesame HR account",
+    description="Checks the token with Sesame in the region, stores it encrypted, and confirms.",
+    operation_id="createConnection",
+    responses={
+        201: {"description": "Linked", "content": {"application/json": {"model": Connection}}},
+        200: {
+            "description": "Re-linked: a new version of the same connection",
+            "content": {"application/json": {"model": Connection}},
+        },
+        **PROBLEM_RESPONSES,
+    },
+    middlewares=[tenant_from_jwt],
+)
+def create_connection(request: Annotated[LinkRequest, Body(embed=False)]) -> Response[str]:
+    tenant: str = app.context["tenant"]
     app.append_context(region=request.region)
     result = service.link(request, tenant, app.lambda_context.get_remaining_time_in_millis() / 1000)
     connection = result.connection
     record_outcome("linked" if connection.created else "relinked")
-    outcomes.linked(tenant, result, event.request_context.request_id)
+    outcomes.linked(tenant, result, app.current_event.request_context.request_id)
     logger.info(
         "Sesame account linked",
         extra={
@@ -56,11 +117,25 @@ def create_connection() -> Response[str]:
     )
 
 
+@app.exception_handler(RequestValidationError)
+def body_invalid(exc: RequestValidationError) -> Response[str]:
+    # exc.body is the raw request body, token included: only the field errors are used.
+    response: Response[str] = link_failed(invalid_request(exc.errors()))
+    return response
+
+
+@app.exception_handler([binascii.Error, UnicodeDecodeError])
+def body_unreadable(_: Exception) -> Response[str]:
+    """Bad base64 or not UTF-8: Powertools could not decode the body."""
+    response: Response[str] = link_failed(errors.InvalidRequest("The body must be JSON text."))
+    return response
+
+
 @app.exception_handler(errors.LinkError)
 def link_failed(exc: errors.LinkError) -> Response[str]:
     record_outcome(exc.code)
     outcomes.failed(
-        app.context.get("tenant"),
+        _tenant_if_known(),
         app.context.get("region"),
         exc,
         app.current_event.request_context.request_id,
@@ -90,28 +165,16 @@ def unexpected(exc: Exception) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(_read_as_json(event), context)
 
 
-def _link_request(body: str | None, is_base64: bool | None) -> LinkRequest:
-    if body is None or body == "":
-        raise errors.InvalidRequest("The request needs a JSON body with token and region.")
-    if len(body) > MAX_BODY_BYTES * 2:
-        raise errors.PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    raw = _decode_base64(body) if is_base64 else body.encode()
-    if len(raw) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    try:
-        return LinkRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        raise invalid_request(exc) from None
-
-
-def _decode_base64(body: str) -> bytes:
-    try:
-        return base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
-        raise errors.InvalidRequest("The body is not valid base64.") from None
+def _read_as_json(event: dict[str, Any]) -> dict[str, Any]:
+    """This API reads JSON only. Powertools would also parse form and multipart bodies, so every
+    body is declared JSON: anything else then fails validation as invalid JSON (400)."""
+    headers = event.get("headers") or {}
+    if _JSON_CONTENT_TYPE.match(headers.get("content-type", "application/json")):
+        return event
+    return {**event, "headers": {**headers, "content-type": "application/json"}}
 
 
 def _problem(exc: errors.LinkError) -> Response[str]:

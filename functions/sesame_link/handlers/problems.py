@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from collections.abc import Sequence
+
 from pydantic_core import ErrorDetails
 
 from sesame_link import errors
@@ -43,17 +44,19 @@ def headers_for(exc: errors.LinkError) -> dict[str, str]:
     return {"Retry-After": retry_after} if retry_after else {}
 
 
-def invalid_request(exc: ValidationError) -> errors.InvalidRequest:
-    """Name the fields and what is wrong with them; never the values (pydantic keeps them)."""
-    fields = [FieldProblem(field=_field(error["loc"]), message=_message(error)) for error in exc.errors()]
+def invalid_request(field_errors: Sequence[ErrorDetails]) -> errors.InvalidRequest:
+    """Name the fields and what is wrong with them; never the values (pydantic keeps them, and
+    Powertools' RequestValidationError keeps the whole body)."""
+    fields = [FieldProblem(field=_field(error["loc"]), message=_message(error)) for error in field_errors]
     return errors.InvalidRequest("The request body is not a valid link request.", fields)
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
-    if not loc:
+    if loc[:1] == ("body",):  # Powertools prefixes where the value came from
+        loc = loc[1:]
+    if not loc or not isinstance(loc[0], str):
         return "(body)"
-    name = str(loc[0])
-    return name if name in _NAMEABLE_FIELDS else "(unknown field)"
+    return loc[0] if loc[0] in _NAMEABLE_FIELDS else "(unknown field)"
 
 
 def _message(error: ErrorDetails) -> str:

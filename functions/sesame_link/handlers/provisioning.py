@@ -70,7 +70,7 @@ def _submission(body: str) -> ProvisioningDetail:
     try:
         return CredentialSubmitted.model_validate_json(body).detail
     except ValidationError as exc:
-        raise invalid_request(exc) from None
+        raise invalid_request(exc.errors()) from None
 
 
 def _failed(exc: errors.LinkError, detail: ProvisioningDetail | None, message_id: str) -> None:
