@@ -9,7 +9,7 @@ LIVE ?=
 FUNCTION ?= LinkFunction
 EVENT ?= events/link-good.json
 
-.PHONY: run test invoke build bench lint format clean
+.PHONY: run test invoke openapi build bench lint format clean
 
 # Template tools pin conflicting boto3 versions: each gets a virtual environment of its own.
 .venv-%/.installed: tools/%.txt
@@ -29,6 +29,9 @@ run: $(STAMP) ## the HTTP door on http://127.0.0.1:3000 with local backends (LIV
 
 invoke: $(STAMP) ## run FUNCTION on EVENT in-process, as `sam local invoke` would (LIVE=1: real AWS + Sesame)
 	@$(BIN)/python -m local.invoke --function $(FUNCTION) --event $(EVENT) $(if $(LIVE),--live)
+
+openapi: $(STAMP) ## regenerate openapi.json from the Powertools resolver (a test fails when it is stale)
+	$(BIN)/python -m local.openapi
 
 build: .venv-sam/.installed ## sam build (no Docker: makefile method, arm64 wheels) and the zipped size
 	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam build --template template.yaml

