@@ -96,9 +96,11 @@ def start_local_backends(
     return LocalBackends(aws=aws, sesame=sesame, aws_endpoint=endpoint, key_arn=key_arn)
 
 
-def local_function_spec(logical_id: str, backends: LocalBackends) -> FunctionSpec:
+def local_function_spec(
+    logical_id: str, backends: LocalBackends, parameters: dict[str, str] | None = None
+) -> FunctionSpec:
     """The function as template.yaml declares it, pointed at the local backends."""
-    spec = function_spec(logical_id, backends.stand_ins())
+    spec = function_spec(logical_id, backends.stand_ins(), parameters)
     spec.environment.update(backends.environment())
     return spec
 

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
+from local.connect_page import page_file
 from local.http_server import KeepAliveHandler, LoopbackServer
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -29,16 +30,23 @@ MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
 class LocalGateway:
     def __init__(
         self,
-        invoke: Invoke,
+        invoke: Invoke | None = None,
         default_claims: dict[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        serve_page: bool = False,
     ) -> None:
-        """`invoke` runs the function on an event: see local/environments.py."""
+        """`invoke` runs the function on an event (local/environments.py); it may be set after the
+        port is bound. `serve_page` serves the connect page at `/`."""
         self.invoke = invoke
         self.default_claims = default_claims
+        self.serve_page = serve_page
         self._server = LoopbackServer((host, port), _request_handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     @property
     def url(self) -> str:
@@ -138,6 +146,10 @@ def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
             raise AttributeError(name)
 
         def _proxy(self) -> None:
+            page = page_file(urlsplit(self.path).path, gateway.port) if gateway.serve_page else None
+            if page and self.command == "GET":
+                self._send(200, {"content-type": page[0], "cache-control": "no-store"}, page[1])
+                return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_REQUEST_BYTES:
                 self._send(
@@ -153,6 +165,7 @@ def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
                 self.command, self.path, dict(self.headers.items()), body, claims, self.client_address[0]
             )
             started = time.perf_counter()
+            assert gateway.invoke is not None, "the gateway has no function to invoke"
             result = gateway.invoke(event)
             self._send_result(result)
             self.log_message(

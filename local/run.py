@@ -28,17 +28,20 @@ FUNCTION = "LinkFunction"
 
 def main() -> None:
     arguments = _arguments()
+    gateway = LocalGateway(default_claims={"sub": arguments.tenant}, port=arguments.port, serve_page=True)
+    # The connect page at / is the frontend: its origin is the one CORS allows.
+    page_origin = {"FrontendOrigin": gateway.url}
     if arguments.live:
-        spec, banner = _live_spec(arguments)
+        spec, banner = _live_spec(arguments, page_origin)
     else:
-        spec, banner = _local_spec(arguments)
+        spec, banner = _local_spec(arguments, page_origin)
     apply_environment(spec.environment)
     environments = (
         ProcessEnvironments(spec, arguments.concurrency)
         if arguments.concurrency > 1
         else InProcessEnvironment(load_handler(spec), spec)
     )
-    gateway = LocalGateway(environments, default_claims={"sub": arguments.tenant}, port=arguments.port)
+    gateway.invoke = environments
     print(banner.replace("{url}", gateway.url), flush=True)
     try:
         gateway.serve_forever()
@@ -48,12 +51,13 @@ def main() -> None:
         environments.close()
 
 
-def _local_spec(arguments: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _local_spec(arguments: argparse.Namespace, parameters: dict[str, str]):  # type: ignore[no-untyped-def]
     backends = start_local_backends(aws_port=arguments.aws_port, sesame_port=arguments.sesame_port)
-    spec = local_function_spec(FUNCTION, backends)
+    spec = local_function_spec(FUNCTION, backends, parameters)
     token, region, _, company = DEMO_ACCOUNTS[0]
     other_token, other_region, _, _ = DEMO_ACCOUNTS[1]
     banner = f"""sesame-link is running locally on {{url}}  (Ctrl-C stops it)
+  connect page:               {{url}}/
   local Secrets Manager + KMS: {backends.aws_endpoint}  (region {LOCAL_REGION}, key {backends.key_arn})
   Sesame simulator:           {spec.environment["SESAME_API_URL"]}
   tenant (no JWT sent):       {arguments.tenant}
@@ -69,12 +73,14 @@ Try a wrong region: the token {other_token} lives in {other_region}.
     return spec, banner
 
 
-def _live_spec(arguments: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _live_spec(arguments: argparse.Namespace, parameters: dict[str, str]):  # type: ignore[no-untyped-def]
     if not arguments.profile or not arguments.kms_key_id:
         sys.exit(
             "make run LIVE=1 needs AWS_PROFILE=<profile> and KMS_KEY_ID=<key arn> (real AWS, real Sesame)"
         )
-    spec = function_spec(FUNCTION, {"LinkKey.Arn": arguments.kms_key_id, "LinkKey": arguments.kms_key_id})
+    spec = function_spec(
+        FUNCTION, {"LinkKey.Arn": arguments.kms_key_id, "LinkKey": arguments.kms_key_id}, parameters
+    )
     os.environ.pop("AWS_ENDPOINT_URL", None)
     spec.environment["AWS_PROFILE"] = arguments.profile
     banner = f"""sesame-link is running on {{url}} against REAL AWS and REAL Sesame.
