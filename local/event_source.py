@@ -31,6 +31,15 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
     }
 
 
+def sqs_event_of(bodies: list[str]) -> dict[str, Any]:
+    """An SQS event whose messages m-0, m-1, ... carry these bodies, from a stand-in queue."""
+    messages = [
+        {"MessageId": f"m-{index}", "ReceiptHandle": f"r-{index}", "MD5OfBody": "", "Body": body}
+        for index, body in enumerate(bodies)
+    ]
+    return sqs_event(messages, f"arn:aws:sqs:{LOCAL_REGION}:123456789012:sesame-link-local")
+
+
 def poll_once(
     sqs: Any,
     queue_url: str,

@@ -8,7 +8,7 @@ import os
 import sys
 
 from local.backends import LocalBackends, apply_environment, local_function_spec, start_local_backends
-from local.event_source import sqs_event
+from local.event_source import sqs_event_of
 from local.gateway import http_api_event
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
@@ -68,16 +68,9 @@ def provision_batch(backends: LocalBackends, token: str) -> list[dict[str, str]]
         {"tenant_id": "tenant-batch", "token": token[::-1], "region": "eu2"},
         {"tenant_id": "tenant-batch", "token": token, "region": "eu1", "tenant": token},
     ]
-    messages = [
-        {
-            "MessageId": f"m{i}",
-            "ReceiptHandle": "r",
-            "MD5OfBody": "x",
-            "Body": json.dumps({"detail-type": "Sesame Credential Submitted", "detail": detail}),
-        }
-        for i, detail in enumerate(details)
-    ]
-    event = sqs_event(messages, "arn:aws:sqs:eu-west-1:123456789012:q")
+    event = sqs_event_of(
+        [json.dumps({"detail-type": "Sesame Credential Submitted", "detail": detail}) for detail in details]
+    )
     return list(handler(event, LocalLambdaContext(spec, 5))["batchItemFailures"])
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from local.backends import LocalBackends
-from local.event_source import sqs_event
+from local.event_source import sqs_event_of
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
 from local.template import FunctionSpec
@@ -116,13 +116,11 @@ def test_provisioning_door(
         "detail-type": "Sesame Credential Submitted",
         "detail": {"tenant_id": tenant, "token": account.token, "region": "eu1"},
     }
-    message = {"MessageId": "m-1", "ReceiptHandle": "r", "MD5OfBody": "x", "Body": json.dumps(body)}
     result = provisioning_handler(
-        sqs_event([message], "arn:aws:sqs:eu-west-1:123456789012:q"),
-        LocalLambdaContext(provisioning_spec, timeout_seconds=5),
+        sqs_event_of([json.dumps(body)]), LocalLambdaContext(provisioning_spec, timeout_seconds=5)
     )
 
-    assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}] if case.retryable else []}
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}] if case.retryable else []}
     assert secrets_of(backends, tenant_key(tenant)) == []
     [event] = read_outcomes()
     assert (event["detail"]["code"], event["detail"]["retryable"]) == (case.code, case.retryable)

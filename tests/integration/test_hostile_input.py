@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.event_source import sqs_event
+from local.event_source import sqs_event_of
 from local.gateway import http_api_event
 from local.lambda_context import LocalLambdaContext
 from local.template import FunctionSpec
@@ -161,13 +161,8 @@ def test_provisioning_handler_survives_anything(
     @budget(PROVISIONING_CASES)
     @given(batch=st.lists(record_bodies, min_size=1, max_size=5))
     def check(batch: list[str]) -> None:
-        messages = [
-            {"MessageId": f"m-{index}", "ReceiptHandle": "r", "MD5OfBody": "x", "Body": body}
-            for index, body in enumerate(batch)
-        ]
         result = provisioning_handler(
-            sqs_event(messages, "arn:aws:sqs:eu-west-1:123456789012:q"),
-            LocalLambdaContext(provisioning_spec, timeout_seconds=6),
+            sqs_event_of(batch), LocalLambdaContext(provisioning_spec, timeout_seconds=6)
         )
         assert result == {"batchItemFailures": []}  # nothing retryable can come of hostile input
 

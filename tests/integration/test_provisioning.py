@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from local.backends import LocalBackends
-from local.event_source import poll_once, sqs_event
+from local.event_source import poll_once, sqs_event_of
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
 from local.template import FunctionSpec
@@ -129,17 +129,11 @@ def test_retryable_means_reported_and_permanent_means_dropped(
 ) -> None:
     account = new_account()
     backends.sesame.set_fault("eu1", region_fault)
-    message = {
-        "MessageId": "m-1",
-        "ReceiptHandle": "r-1",
-        "MD5OfBody": "x",
-        "Body": json.dumps(submitted(tenant, account.token, "eu1")),
-    }
     result = provisioning_handler(
-        sqs_event([message], "arn:aws:sqs:eu-west-1:123456789012:q"),
+        sqs_event_of([json.dumps(submitted(tenant, account.token, "eu1"))]),
         LocalLambdaContext(provisioning_spec, timeout_seconds=5),
     )
-    assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}] if retryable else []}
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}] if retryable else []}
 
 
 @pytest.mark.parametrize(
@@ -166,10 +160,7 @@ def test_malformed_records_are_dropped_without_calling_sesame(
     provisioning_spec: FunctionSpec,
     body: str,
 ) -> None:
-    message = {"MessageId": "bad", "ReceiptHandle": "r", "MD5OfBody": "x", "Body": body}
-    result = provisioning_handler(
-        sqs_event([message], "arn:aws:sqs:eu-west-1:123456789012:q"), LocalLambdaContext(provisioning_spec)
-    )
+    result = provisioning_handler(sqs_event_of([body]), LocalLambdaContext(provisioning_spec))
     assert result == {"batchItemFailures": []}
     assert backends.sesame.seen() == []
 
@@ -184,17 +175,12 @@ def test_outcome_events_from_the_provisioning_door(
 ) -> None:
     account = new_account(name="Ñandú SA")
     bad_token = canary.new_token()
-    messages = [
-        {"MessageId": f"m-{i}", "ReceiptHandle": "r", "MD5OfBody": "x", "Body": json.dumps(event)}
-        for i, event in enumerate(
-            [
-                submitted(tenant, account.token, "eu1", request_id="req-good"),
-                submitted(tenant, bad_token, "eu1", request_id="req-bad"),
-            ]
-        )
+    submissions = [
+        submitted(tenant, account.token, "eu1", request_id="req-good"),
+        submitted(tenant, bad_token, "eu1", request_id="req-bad"),
     ]
     provisioning_handler(
-        sqs_event(messages, "arn:aws:sqs:eu-west-1:123456789012:q"), LocalLambdaContext(provisioning_spec)
+        sqs_event_of(list(map(json.dumps, submissions))), LocalLambdaContext(provisioning_spec)
     )
     received = {event["detail-type"]: event for event in read_outcomes()}
 

@@ -32,7 +32,7 @@ def test_no_outcome_writes_the_token_to_any_output() -> None:
     statuses = json.loads(output.split("statuses ", 1)[1].splitlines()[0])
     assert statuses == [201, 200, 422, 422, 400, 400, 400, 401, 503, 502, 502, 504, 502]
     batch = json.loads(output.split("batch ", 1)[1].splitlines()[0])
-    assert batch == [{"itemIdentifier": "m2"}]
+    assert batch == [{"itemIdentifier": "m-2"}]
     # Not vacuous: the handler logged and emitted metrics for these outcomes.
     for expected in (
         '"code":"sesame_unavailable","retryable":true',
