@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
 import requests
 
 from local.backends import DEMO_ACCOUNTS, local_client
-from tests.integration.conftest import local_run
+from tests.integration.conftest import ROOT, local_run
 
 pytestmark = pytest.mark.integration
 
@@ -51,3 +54,23 @@ def test_the_wrong_region_demo_suggests_the_right_one(running: dict[str, str]) -
     )
     assert answer.status_code == 422
     assert answer.json()["suggested_region"] == region
+
+
+@pytest.mark.parametrize(
+    "given", [{}, {"AWS_PROFILE": "prod"}, {"KMS_KEY_ID": "arn:aws:kms:eu-west-1:1:key/x"}]
+)
+def test_live_mode_needs_a_named_profile_and_a_key(given: dict[str, str]) -> None:
+    environment = {
+        name: value for name, value in os.environ.items() if name not in ("AWS_PROFILE", "KMS_KEY_ID")
+    }
+    child = subprocess.run(
+        [sys.executable, "-m", "local.run", "--live", "--port", "0"],
+        cwd=ROOT,
+        env={**environment, **given, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode != 0
+    assert "needs AWS_PROFILE=<profile> and KMS_KEY_ID=<key arn>" in child.stderr
