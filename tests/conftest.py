@@ -3,11 +3,17 @@ from __future__ import annotations
 from collections.abc import Generator
 
 import pytest
+from hypothesis import settings
 
 from local.backends import DEMO_ACCOUNTS
 from tests import canary
 
 pytest_plugins = ["pytester"]
+
+# Generated cases are the same on every run: a red CI is reproducible, never a roll of the dice.
+# To explore new inputs locally, load a profile without derandomize.
+settings.register_profile("reproducible", derandomize=True, database=None)
+settings.load_profile("reproducible")
 
 for _token, *_ in DEMO_ACCOUNTS:
     canary.register(_token)
