@@ -9,7 +9,7 @@ LIVE ?=
 FUNCTION ?= LinkFunction
 EVENT ?= events/link-good.json
 
-.PHONY: run test invoke openapi build bench lint format clean
+.PHONY: run test chromium invoke openapi build bench lint format clean
 
 # Template tools pin conflicting boto3 versions: each gets a virtual environment of its own.
 .venv-%/.installed: tools/%.txt
@@ -40,8 +40,13 @@ build: .venv-sam/.installed ## sam build (no Docker: makefile method, arm64 whee
 bench: $(STAMP) build ## performance against the floor on this machine (BENCH_ARGS=--smoke: quick, no verdicts)
 	$(BIN)/python -m local.bench $(BENCH_ARGS)
 
-test: $(STAMP) ## unit + integration tests (real HTTP on loopback)
+test: $(STAMP) chromium ## unit + integration tests (real HTTP on loopback; the browser test uses Debian's Chromium)
 	$(BIN)/python -m pytest
+
+chromium: ## Debian's Chromium for the browser test (no browser downloads on these machines)
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium (apt-get, as root)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 LINT_TOOLS := .venv-cfn-lint/.installed .venv-sam/.installed .venv-checkov/.installed .venv-bandit/.installed \
 	.venv-pip-audit/.installed
