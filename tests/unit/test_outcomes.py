@@ -1,0 +1,103 @@
+"""Outcome events: what is published, nothing without a bus, and publish failures reported
+(never raised: a stored credential must not be undone by a missing event)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+from sesame_link import errors
+from sesame_link.linking import LinkResult
+from sesame_link.models import Company, Connection
+from sesame_link.outcomes import OutcomePublisher
+
+RESULT = LinkResult(
+    connection=Connection(
+        connection_id="conn_1",
+        region="eu1",
+        company=Company(id="c-1", name="Acme"),
+        token_hint="…abcd",
+        created=True,
+        linked_at=datetime(2026, 11, 28, tzinfo=UTC),
+    ),
+    secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:x",
+)
+
+
+@pytest.fixture
+def events() -> boto3.client:
+    return boto3.client("events", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def expect_put(stubber: Stubber, detail_type: str) -> None:
+    stubber.add_response(
+        "put_events",
+        {"FailedEntryCount": 0, "Entries": [{"EventId": "e"}]},
+        {
+            "Entries": [
+                {"Source": "sesame-link", "DetailType": detail_type, "Detail": ANY, "EventBusName": "bus"}
+            ]
+        },
+    )
+    return captured
+
+
+def test_a_link_publishes_the_connection_and_the_secret_arn(events: boto3.client) -> None:
+    sent: list[dict[str, object]] = []
+    events.meta.events.register(
+        "provide-client-params.events.PutEvents", lambda params, **_: sent.append(params)
+    )
+    with Stubber(events) as stubber:
+        expect_put(stubber, "Sesame Account Linked")
+        OutcomePublisher(events, "bus").linked("tenant-a", RESULT, "req-1")
+    detail = json.loads(sent[0]["Entries"][0]["Detail"])  # type: ignore[index]
+    assert detail == {
+        "tenant_id": "tenant-a",
+        "connection_id": "conn_1",
+        "region": "eu1",
+        "company": {"id": "c-1", "name": "Acme"},
+        "created": True,
+        "secret_arn": RESULT.secret_arn,
+        "request_id": "req-1",
+    }
+
+
+def test_a_failure_publishes_the_code_only(events: boto3.client) -> None:
+    sent: list[dict[str, object]] = []
+    events.meta.events.register(
+        "provide-client-params.events.PutEvents", lambda params, **_: sent.append(params)
+    )
+    with Stubber(events) as stubber:
+        expect_put(stubber, "Sesame Account Link Failed")
+        OutcomePublisher(events, "bus").failed("tenant-a", "eu1", errors.SesameTimeout("slow"), "req-2")
+    assert json.loads(sent[0]["Entries"][0]["Detail"]) == {  # type: ignore[index]
+        "tenant_id": "tenant-a",
+        "region": "eu1",
+        "code": "sesame_timeout",
+        "retryable": True,
+        "request_id": "req-2",
+    }
+
+
+def test_no_bus_no_call(events: boto3.client) -> None:
+    with Stubber(events):  # any call would fail: nothing is stubbed
+        OutcomePublisher(events, "").linked("tenant-a", RESULT, None)
+        OutcomePublisher(None, "bus").failed(None, None, errors.InvalidRequest("x"), None)
+
+
+@pytest.mark.parametrize("failure", ["client error", "failed entry"])
+def test_a_publish_failure_is_reported_not_raised(events: boto3.client, failure: str) -> None:
+    reasons: list[str] = []
+    with Stubber(events) as stubber:
+        if failure == "client error":
+            stubber.add_client_error("put_events", "AccessDeniedException")
+        else:
+            stubber.add_response(
+                "put_events", {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
+            )
+        OutcomePublisher(events, "bus", on_publish_failure=reasons.append).linked("t", RESULT, None)
+    assert reasons == ["AccessDeniedException" if failure == "client error" else "InternalFailure"]
