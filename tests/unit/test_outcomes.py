@@ -43,7 +43,6 @@ def expect_put(stubber: Stubber, detail_type: str) -> None:
             ]
         },
     )
-    return captured
 
 
 def test_a_link_publishes_the_connection_and_the_secret_arn(events: boto3.client) -> None:
