@@ -46,41 +46,48 @@ def expect_put(stubber: Stubber, detail_type: str) -> None:
     )
 
 
-def test_a_link_publishes_the_connection_and_the_secret_arn(events: Any) -> None:
-    sent: list[dict[str, object]] = []
+def published_details(events: Any) -> list[Any]:
+    """The Detail of every PutEvents entry the client is asked to send (read before the stub)."""
+    details: list[Any] = []
     events.meta.events.register(
-        "provide-client-params.events.PutEvents", lambda params, **_: sent.append(params)
+        "provide-client-params.events.PutEvents",
+        lambda params, **_: details.extend(json.loads(entry["Detail"]) for entry in params["Entries"]),
     )
+    return details
+
+
+def test_a_link_publishes_the_connection_and_the_secret_arn(events: Any) -> None:
+    sent = published_details(events)
     with Stubber(events) as stubber:
         expect_put(stubber, "Sesame Account Linked")
         OutcomePublisher(events, "bus").linked("tenant-a", RESULT, "req-1")
-    detail = json.loads(sent[0]["Entries"][0]["Detail"])  # type: ignore[index]
-    assert detail == {
-        "tenant_id": "tenant-a",
-        "connection_id": "conn_1",
-        "region": "eu1",
-        "company": {"id": "c-1", "name": "Acme"},
-        "created": True,
-        "secret_arn": RESULT.secret_arn,
-        "request_id": "req-1",
-    }
+    assert sent == [
+        {
+            "tenant_id": "tenant-a",
+            "connection_id": "conn_1",
+            "region": "eu1",
+            "company": {"id": "c-1", "name": "Acme"},
+            "created": True,
+            "secret_arn": RESULT.secret_arn,
+            "request_id": "req-1",
+        }
+    ]
 
 
 def test_a_failure_publishes_the_code_only(events: Any) -> None:
-    sent: list[dict[str, object]] = []
-    events.meta.events.register(
-        "provide-client-params.events.PutEvents", lambda params, **_: sent.append(params)
-    )
+    sent = published_details(events)
     with Stubber(events) as stubber:
         expect_put(stubber, "Sesame Account Link Failed")
         OutcomePublisher(events, "bus").failed("tenant-a", "eu1", errors.SesameTimeout("slow"), "req-2")
-    assert json.loads(sent[0]["Entries"][0]["Detail"]) == {  # type: ignore[index]
-        "tenant_id": "tenant-a",
-        "region": "eu1",
-        "code": "sesame_timeout",
-        "retryable": True,
-        "request_id": "req-2",
-    }
+    assert sent == [
+        {
+            "tenant_id": "tenant-a",
+            "region": "eu1",
+            "code": "sesame_timeout",
+            "retryable": True,
+            "request_id": "req-2",
+        }
+    ]
 
 
 def test_no_bus_no_call(events: Any) -> None:
