@@ -16,11 +16,12 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sesame_link import errors
+from sesame_link.handlers.attempts import report_failed, report_linked
 from sesame_link.handlers.problems import PROBLEM_JSON, headers_for, invalid_request, problem_for
 from sesame_link.linking import parse_tenant
 from sesame_link.models import Connection, LinkRequest, Problem
 from sesame_link.observability import logger, metrics, record_outcome
-from sesame_link.runtime import outcomes, service, settings
+from sesame_link.runtime import service, settings
 
 CONNECTIONS = "/connections"
 MAX_BODY_BYTES = 8 * 1024
@@ -104,17 +105,7 @@ def create_connection(request: Annotated[LinkRequest, Body(embed=False)]) -> Res
     app.append_context(region=request.region)
     result = service.link(request, tenant, app.lambda_context.get_remaining_time_in_millis() / 1000)
     connection = result.connection
-    record_outcome("linked" if connection.created else "relinked")
-    outcomes.linked(tenant, result, app.current_event.request_context.request_id)
-    logger.info(
-        "Sesame account linked",
-        extra={
-            "connection_id": connection.connection_id,
-            "region": connection.region,
-            "company_id": connection.company.id,
-            "new_connection": connection.created,
-        },
-    )
+    report_linked(tenant, result, app.current_event.request_context.request_id)
     return Response(
         status_code=201 if connection.created else 200,
         content_type="application/json",
@@ -138,14 +129,9 @@ def body_unreadable(_: Exception) -> Response[str]:
 
 @app.exception_handler(errors.LinkError)
 def link_failed(exc: errors.LinkError) -> Response[str]:
-    record_outcome(exc.code)
-    outcomes.failed(
-        _tenant_if_known(),
-        app.context.get("region"),
-        exc,
-        app.current_event.request_context.request_id,
+    report_failed(
+        exc, _tenant_if_known(), app.context.get("region"), app.current_event.request_context.request_id
     )
-    logger.warning("Link failed", extra={"code": exc.code, "retryable": exc.retryable})
     return _problem(exc)
 
 

@@ -16,11 +16,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from sesame_link import errors
+from sesame_link.handlers.attempts import report_failed, report_linked
 from sesame_link.handlers.problems import invalid_request
 from sesame_link.linking import parse_tenant
 from sesame_link.models import CredentialSubmitted, ProvisioningDetail
-from sesame_link.observability import logger, metrics, record_outcome
-from sesame_link.runtime import outcomes, service
+from sesame_link.observability import logger, metrics
+from sesame_link.runtime import service
 
 # A batch that failed whole is reported item by item too: same redelivery, no invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -39,14 +40,8 @@ def link_record(record: SQSRecord, lambda_context: LambdaContext) -> str:
         if exc.retryable:
             raise
         return exc.code
-    outcome = "linked" if result.connection.created else "relinked"
-    record_outcome(outcome)
-    outcomes.linked(tenant, result, detail.request_id or record.message_id)
-    logger.info(
-        "Sesame account linked",
-        extra={"connection_id": result.connection.connection_id, "message_id": record.message_id},
-    )
-    return outcome
+    report_linked(tenant, result, detail.request_id or record.message_id)
+    return "linked" if result.connection.created else "relinked"
 
 
 @logger.inject_lambda_context
@@ -77,8 +72,4 @@ def _failed(exc: errors.LinkError, detail: ProvisioningDetail | None, message_id
     """A malformed record has no detail: its failure names no tenant and no region."""
     tenant, region = (detail.tenant_id, detail.region) if detail else (None, None)
     request_id = (detail.request_id if detail else None) or message_id
-    record_outcome(exc.code)
-    outcomes.failed(tenant, region, exc, request_id)
-    logger.warning(
-        "Link failed", extra={"code": exc.code, "retryable": exc.retryable, "request_id": request_id}
-    )
+    report_failed(exc, tenant, region, request_id)
