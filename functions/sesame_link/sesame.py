@@ -8,7 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import requests
+import urllib3
 from urllib3 import exceptions as urllib3_errors
 
 from sesame_link import errors
@@ -18,6 +18,7 @@ KNOWN_REGIONS = ("eu1", "eu2", "eu3", "eu4", "eu5", "br1", "br2", "mx1", "demo1"
 INFO_PATH = "/core/v3/info"
 MAX_BODY_BYTES = 256 * 1024
 CONNECT_TIMEOUT = 3.05
+_HEADERS = {"Accept": "application/json", "User-Agent": "sesame-link/1"}
 _COMPANY_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
 
 
@@ -31,15 +32,16 @@ class SesameClient:
     def __init__(
         self,
         base_url: str,
-        session: requests.Session | None = None,
         on_latency: Callable[[float], None] = lambda milliseconds: None,
     ) -> None:
         self._base_url = base_url
         self._on_latency = on_latency
-        self._session = session or requests.Session()
-        # The token goes straight to Sesame: no proxy, .netrc or CA bundle from the environment.
-        self._session.trust_env = False
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "sesame-link/1"})
+        # urllib3 reads no proxy, .netrc or CA bundle from the environment: the token goes
+        # straight to Sesame. No retries and no redirects: each request is one decision of ours.
+        self._http = urllib3.PoolManager(
+            num_pools=len(KNOWN_REGIONS) + 1,
+            retries=False,
+        )
 
     def check(self, token: str, region: str, deadline: float) -> SesameCompany:
         """Return the company the token belongs to in `region`, or raise a LinkError.
@@ -61,8 +63,8 @@ class SesameClient:
 
     def _company(self, token: str, region: str, deadline: float) -> SesameCompany:
         response = self._get_info(token, region, deadline)
-        with response:
-            status = response.status_code
+        try:
+            status = response.status
             if status == 200:
                 return _parse_company(_read_body(response, deadline))
             if status == 401:
@@ -75,25 +77,32 @@ class SesameClient:
                     _retry_after(response.headers.get("Retry-After")),
                 )
             raise errors.SesameUnavailable(f"Sesame answered HTTP {status}.")
+        finally:
+            # A body read to its end has already given the connection back to the pool.
+            response.close()
+            response.release_conn()
 
-    def _get_info(self, token: str, region: str, deadline: float) -> requests.Response:
+    def _get_info(self, token: str, region: str, deadline: float) -> urllib3.BaseHTTPResponse:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise errors.SesameTimeout("No time left to ask Sesame.")
         url = self._base_url.format(region=region) + INFO_PATH
         try:
-            return self._session.get(
+            return self._http.request(
+                "GET",
                 url,
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=(min(CONNECT_TIMEOUT, remaining), remaining),
-                allow_redirects=False,
-                stream=True,
+                headers={**_HEADERS, "Authorization": f"Bearer {token}"},
+                timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining),
+                redirect=False,
+                preload_content=False,
             )
-        except requests.Timeout:
+        except urllib3_errors.NameResolutionError:
+            raise errors.UnknownRegion(f"There is no Sesame host for region {region}.") from None
+        except urllib3_errors.NewConnectionError:
+            raise errors.SesameUnavailable("The connection to Sesame failed.") from None
+        except urllib3_errors.TimeoutError:
             raise errors.SesameTimeout("Sesame did not answer in time.") from None
-        except requests.ConnectionError as exc:
-            if _is_name_resolution_failure(exc):
-                raise errors.UnknownRegion(f"There is no Sesame host for region {region}.") from None
+        except (urllib3_errors.HTTPError, OSError):
             raise errors.SesameUnavailable("The connection to Sesame failed.") from None
 
     def _probe_other_regions(self, token: str, region: str, deadline: float) -> str | None:
@@ -111,21 +120,21 @@ class SesameClient:
         return True
 
 
-def _read_body(response: requests.Response, deadline: float) -> bytes:
+def _read_body(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
     """Read the body within the deadline and a size cap: a trickling server cannot hold us.
 
     read1 returns whatever has arrived, so the deadline is checked between reads."""
     body = bytearray()
     try:
-        while chunk := response.raw.read1(16384, decode_content=True):
+        while chunk := response.read1(16384):
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise errors.SesameUnavailable("Sesame's answer is too large.")
             if time.monotonic() > deadline:
                 raise errors.SesameTimeout("Sesame did not finish answering in time.")
-    except (requests.Timeout, urllib3_errors.TimeoutError):
+    except urllib3_errors.TimeoutError:
         raise errors.SesameTimeout("Sesame did not finish answering in time.") from None
-    except (requests.RequestException, urllib3_errors.HTTPError, OSError):
+    except (urllib3_errors.HTTPError, OSError):
         raise errors.SesameUnavailable("The connection to Sesame broke mid-answer.") from None
     return bytes(body)
 
@@ -153,9 +162,3 @@ def _retry_after(value: str | None) -> str | None:
         return None
     value = value.strip()
     return value if value.isdigit() and len(value) <= 6 else None
-
-
-def _is_name_resolution_failure(exc: requests.ConnectionError) -> bool:
-    # requests wraps urllib3's MaxRetryError, whose `reason` is the NameResolutionError.
-    cause = exc.args[0] if exc.args else None
-    return isinstance(getattr(cause, "reason", cause), urllib3_errors.NameResolutionError)
