@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from sesame_link.handlers import cold_start  # first: see cold_start.py
+
+# isort: split
 import binascii
 import json
 import re
@@ -178,3 +181,6 @@ def _problem(exc: errors.LinkError, headers: dict[str, str] | None = None) -> Re
         body=problem_for(exc).model_dump_json(exclude_none=True),
         headers={**headers_for(exc), **(headers or {})},
     )
+
+
+cold_start.loaded()

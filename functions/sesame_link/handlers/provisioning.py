@@ -6,6 +6,9 @@ reported as an outcome event and dropped."""
 
 from __future__ import annotations
 
+from sesame_link.handlers import cold_start  # first: see cold_start.py
+
+# isort: split
 import json
 from typing import Any
 
@@ -73,3 +76,6 @@ def _failed(exc: errors.LinkError, detail: ProvisioningDetail | None, message_id
     tenant, region = (detail.tenant_id, detail.region) if detail else (None, None)
     request_id = (detail.request_id if detail else None) or message_id
     report_failed(exc, tenant, region, request_id)
+
+
+cold_start.loaded()
