@@ -5,11 +5,8 @@ runtime provides (botocore), as in Lambda: a removal that something imports fail
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -18,12 +15,11 @@ from typing import Any
 import pytest
 
 from local.backends import DEMO_ACCOUNTS, LocalBackends
+from local.package import LocalPackage, assemble_local_package
 from local.template import FunctionSpec
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-# What the Lambda runtime brings besides boto3, which the functions do not import.
-RUNTIME_DISTRIBUTIONS = ("botocore", "python-dateutil", "six", "jmespath", "urllib3")
 INVOKE = """
 import importlib, importlib.util, json, os, sys
 module_name, _, attribute = sys.argv[1].rpartition(".")
@@ -43,57 +39,20 @@ print(json.dumps({"answer": answer, "loaded": len(loaded), "compiled": len(compi
 """
 
 
-def pinned_distributions() -> list[str]:
-    lines = (ROOT / "functions" / "requirements.txt").read_text(encoding="utf-8").splitlines()
-    return [re.split(r"[=<>\[ ]", line, maxsplit=1)[0] for line in lines if line and not line.startswith("#")]
-
-
-def copy_distribution(name: str, target: Path) -> None:
-    """The installed files of a distribution, as pip would put them in `target` (no download)."""
-    distribution = importlib.metadata.distribution(name)
-    for file in distribution.files or []:
-        source = Path(str(distribution.locate_file(file)))
-        if ".." in file.parts or "__pycache__" in file.parts or not source.is_file():
-            continue
-        (target / file).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, target / file)
-
-
 @pytest.fixture(scope="module")
-def package(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("package")
-    code, runtime = root / "task", root / "runtime"
-    for name in pinned_distributions():
-        copy_distribution(name, code)
-    for name in RUNTIME_DISTRIBUTIONS:
-        copy_distribution(name, runtime)
-    subprocess.run(
-        [
-            shutil.which("make") or "make",
-            "-C",
-            "functions",
-            "--no-print-directory",
-            "assemble",
-            f"ARTIFACTS_DIR={code}",
-            f"LAMBDA_PYTHON={sys.executable}",
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    return {"code": code, "runtime": runtime}
+def package(tmp_path_factory: pytest.TempPathFactory) -> LocalPackage:
+    return assemble_local_package(tmp_path_factory.mktemp("package"))
 
 
 def invoke_from_package(
-    package: dict[str, Path], spec: FunctionSpec, backends: LocalBackends, event: str
+    package: LocalPackage, spec: FunctionSpec, backends: LocalBackends, event: str
 ) -> Any:
     environment = {
         "PATH": os.environ["PATH"],
         **spec.environment,
         # The simulator by path: the child has no local resolver for api-{region}.sesame.test.
         "SESAME_API_URL": f"http://127.0.0.1:{backends.sesame.port}/{{region}}",
-        "PYTHONPATH": f"{package['code']}{os.pathsep}{package['runtime']}",
+        "PYTHONPATH": package.python_path(),
         "PYTHONDONTWRITEBYTECODE": "1",  # /var/task is read-only
     }
     child = subprocess.run(
@@ -104,9 +63,9 @@ def invoke_from_package(
             INVOKE,
             spec.handler,
             str(ROOT / "events" / event),
-            str(package["code"]),
+            str(package.code),
         ],
-        cwd=package["code"],
+        cwd=package.code,
         env=environment,
         capture_output=True,
         text=True,
@@ -119,15 +78,15 @@ def invoke_from_package(
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
-def test_the_package_leaves_out_what_the_makefile_lists(package: dict[str, Path]) -> None:
-    code = package["code"]
+def test_the_package_leaves_out_what_the_makefile_lists(package: LocalPackage) -> None:
+    code = package.code
     assert not (code / "pydantic" / "v1").exists()
     assert not (code / "aws_lambda_powertools" / "utilities" / "idempotency").exists()
     assert (code / "sesame_link" / "handlers" / "api.py").exists()
 
 
 def test_the_http_handler_links_from_the_package_with_its_bytecode(
-    package: dict[str, Path], link_spec: FunctionSpec, backends: LocalBackends
+    package: LocalPackage, link_spec: FunctionSpec, backends: LocalBackends
 ) -> None:
     result = invoke_from_package(package, link_spec, backends, "link-good.json")
     assert result["answer"]["statusCode"] in (200, 201)
@@ -137,7 +96,7 @@ def test_the_http_handler_links_from_the_package_with_its_bytecode(
 
 
 def test_the_provisioning_handler_links_from_the_package_with_its_bytecode(
-    package: dict[str, Path], provisioning_spec: FunctionSpec, backends: LocalBackends
+    package: LocalPackage, provisioning_spec: FunctionSpec, backends: LocalBackends
 ) -> None:
     result = invoke_from_package(package, provisioning_spec, backends, "eventbridge-submitted.json")
     assert result["answer"]["outcome"] == "linked"
