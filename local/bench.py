@@ -72,9 +72,9 @@ def probe_environment(backends: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def probe(environment: dict[str, str], *arguments: object) -> dict[str, Any]:
+def probe(environment: dict[str, str], *arguments: object, python: str = sys.executable) -> dict[str, Any]:
     child = subprocess.run(
-        [sys.executable, "-m", "local.bench_probe", *map(str, arguments)],
+        [python, "-m", "local.bench_probe", *map(str, arguments)],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -88,10 +88,22 @@ def probe(environment: dict[str, str], *arguments: object) -> dict[str, Any]:
     return result
 
 
-def median_of(repetitions: int, environment: dict[str, str], *arguments: object) -> dict[str, float]:
-    runs = [probe(environment, *arguments) for _ in range(repetitions)]
+def median_of(
+    repetitions: int, environment: dict[str, str], *arguments: object, python: str = sys.executable
+) -> dict[str, float]:
+    runs = [probe(environment, *arguments, python=python) for _ in range(repetitions)]
     names = [name for name, value in runs[0].items() if isinstance(value, float)]
     return {name: statistics.median(run[name] for run in runs) for name in names}
+
+
+def cold_starts(repetitions: int, environment: dict[str, str], python: str) -> tuple[float, float]:
+    """Median first answer of the handler and of the floor, their runs interleaved so that a
+    machine that slows down during the run weighs on both alike."""
+    firsts: dict[str, list[float]] = {"handler": [], "floor": []}
+    for _ in range(repetitions):
+        for kind, runs in firsts.items():
+            runs.append(probe(environment, kind, "cold", 1, python=python)["first_answer_seconds"])
+    return statistics.median(firsts["handler"]), statistics.median(firsts["floor"])
 
 
 def package_cold_starts(repetitions: int, environment: dict[str, str]) -> tuple[float, float]:
@@ -135,21 +147,20 @@ def wrong_region_timing(repetitions: int) -> tuple[float, float]:
     return statistics.median(checks), statistics.median(probes)
 
 
-def measure(smoke: bool) -> dict[str, float]:
+def measure(smoke: bool, probe_python: str) -> dict[str, float]:
     cold_runs, warm_links, warm_runs, rss_links = (2, 20, 1, 50) if smoke else (9, 200, 3, 1000)
     with backends_process() as backends:
         environment = probe_environment(backends)
-        handler_cold = median_of(cold_runs, environment, "handler", "cold", 1)
-        floor_cold = median_of(cold_runs, environment, "floor", "cold", 1)
-        handler_warm = median_of(warm_runs, environment, "handler", "warm", warm_links)
-        floor_warm = median_of(warm_runs, environment, "floor", "warm", warm_links)
-        rss = probe(environment, "handler", "warm", rss_links)
+        handler_cold, floor_cold = cold_starts(cold_runs, environment, probe_python)
+        handler_warm = median_of(warm_runs, environment, "handler", "warm", warm_links, python=probe_python)
+        floor_warm = median_of(warm_runs, environment, "floor", "warm", warm_links, python=probe_python)
+        rss = probe(environment, "handler", "warm", rss_links, python=probe_python)
         package_sources, package_bytecode = package_cold_starts(cold_runs, environment)
     check, wrong_region = wrong_region_timing(3 if smoke else 15)
     return {
-        "cold_start_ms": handler_cold["first_answer_seconds"] * 1000,
-        "floor_cold_start_ms": floor_cold["first_answer_seconds"] * 1000,
-        "cold_start_ratio": handler_cold["first_answer_seconds"] / floor_cold["first_answer_seconds"],
+        "cold_start_ms": handler_cold * 1000,
+        "floor_cold_start_ms": floor_cold * 1000,
+        "cold_start_ratio": handler_cold / floor_cold,
         "warm_link_ms": handler_warm["wall_per_link"] * 1000,
         "warm_link_cpu_ms": handler_warm["cpu_per_link"] * 1000,
         "floor_warm_link_ms": floor_warm["wall_per_link"] * 1000,
@@ -214,12 +225,29 @@ def table(figures: dict[str, float], smoke: bool) -> str:
     return "\n".join(lines)
 
 
+def python_version(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="few repetitions, no verdicts")
-    smoke = parser.parse_args().smoke
-    figures = measure(smoke)
-    machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    parser.add_argument(
+        "--probe-python",
+        default=sys.executable,
+        help="interpreter of the cold, warm and memory probes (e.g. a Python 3.13 venv with the"
+        " runtime requirements, boto3 and requests); the package figure stays on this one",
+    )
+    arguments = parser.parse_args()
+    smoke = arguments.smoke
+    figures = measure(smoke, arguments.probe_python)
+    probes_on = python_version(arguments.probe_python)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, probes on Python {probes_on}"
     kind = "smoke run" if smoke else "full run"
     report = f"sesame-link benchmark ({kind}; {machine})\n\n{table(figures, smoke)}\n"
     print(report)
