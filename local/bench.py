@@ -91,19 +91,24 @@ def probe(environment: dict[str, str], *arguments: object, python: str = sys.exe
 def median_of(
     repetitions: int, environment: dict[str, str], *arguments: object, python: str = sys.executable
 ) -> dict[str, float]:
-    runs = [probe(environment, *arguments, python=python) for _ in range(repetitions)]
+    return medians([probe(environment, *arguments, python=python) for _ in range(repetitions)])
+
+
+def handler_and_floor(
+    repetitions: int, environment: dict[str, str], mode: str, links: int, python: str
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Medians for the handler and for the floor, their runs interleaved so that a machine that
+    slows down during the run weighs on both alike."""
+    runs: dict[str, list[dict[str, Any]]] = {"handler": [], "floor": []}
+    for _ in range(repetitions):
+        for kind, results in runs.items():
+            results.append(probe(environment, kind, mode, links, python=python))
+    return medians(runs["handler"]), medians(runs["floor"])
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
     names = [name for name, value in runs[0].items() if isinstance(value, float)]
     return {name: statistics.median(run[name] for run in runs) for name in names}
-
-
-def cold_starts(repetitions: int, environment: dict[str, str], python: str) -> tuple[float, float]:
-    """Median first answer of the handler and of the floor, their runs interleaved so that a
-    machine that slows down during the run weighs on both alike."""
-    firsts: dict[str, list[float]] = {"handler": [], "floor": []}
-    for _ in range(repetitions):
-        for kind, runs in firsts.items():
-            runs.append(probe(environment, kind, "cold", 1, python=python)["first_answer_seconds"])
-    return statistics.median(firsts["handler"]), statistics.median(firsts["floor"])
 
 
 def package_cold_starts(repetitions: int, environment: dict[str, str]) -> tuple[float, float]:
@@ -148,19 +153,18 @@ def wrong_region_timing(repetitions: int) -> tuple[float, float]:
 
 
 def measure(smoke: bool, probe_python: str) -> dict[str, float]:
-    cold_runs, warm_links, warm_runs, rss_links = (2, 20, 1, 50) if smoke else (9, 200, 3, 1000)
+    cold_runs, warm_links, warm_runs, rss_links = (2, 20, 1, 50) if smoke else (9, 200, 5, 1000)
     with backends_process() as backends:
         environment = probe_environment(backends)
-        handler_cold, floor_cold = cold_starts(cold_runs, environment, probe_python)
-        handler_warm = median_of(warm_runs, environment, "handler", "warm", warm_links, python=probe_python)
-        floor_warm = median_of(warm_runs, environment, "floor", "warm", warm_links, python=probe_python)
+        handler_cold, floor_cold = handler_and_floor(cold_runs, environment, "cold", 1, probe_python)
+        handler_warm, floor_warm = handler_and_floor(warm_runs, environment, "warm", warm_links, probe_python)
         rss = probe(environment, "handler", "warm", rss_links, python=probe_python)
         package_sources, package_bytecode = package_cold_starts(cold_runs, environment)
     check, wrong_region = wrong_region_timing(3 if smoke else 15)
     return {
-        "cold_start_ms": handler_cold * 1000,
-        "floor_cold_start_ms": floor_cold * 1000,
-        "cold_start_ratio": handler_cold / floor_cold,
+        "cold_start_ms": handler_cold["first_answer_seconds"] * 1000,
+        "floor_cold_start_ms": floor_cold["first_answer_seconds"] * 1000,
+        "cold_start_ratio": handler_cold["first_answer_seconds"] / floor_cold["first_answer_seconds"],
         "warm_link_ms": handler_warm["wall_per_link"] * 1000,
         "warm_link_cpu_ms": handler_warm["cpu_per_link"] * 1000,
         "floor_warm_link_ms": floor_warm["wall_per_link"] * 1000,
