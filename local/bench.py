@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from local.package import assemble_local_package
-from local.template import ROOT, function_spec
+from local.package import assemble_local_package, compile_bytecode
+from local.template import ROOT, FunctionSpec, function_spec
 
 RESULTS = ROOT / "bench-results"
 PACKAGE = ROOT / ".aws-sam" / "LinkFunction.zip"
@@ -58,8 +59,7 @@ def loopback_sesame_url(backends: dict[str, Any]) -> str:
     return f"http://127.0.0.1:{port}/{{region}}"
 
 
-def probe_environment(backends: dict[str, Any]) -> dict[str, str]:
-    spec = function_spec("LinkFunction", backends["stand_ins"])
+def probe_environment(backends: dict[str, Any], spec: FunctionSpec, code_dir: Path) -> dict[str, str]:
     base = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
     return {
         **base,
@@ -67,9 +67,17 @@ def probe_environment(backends: dict[str, Any]) -> dict[str, str]:
         **backends["environment"],
         "SESAME_API_URL": loopback_sesame_url(backends),
         "EVENT_BUS_NAME": "",
-        "BENCH_CODE_DIR": str(spec.code_dir),
+        "BENCH_CODE_DIR": str(code_dir),
         "PYTHONPATH": str(ROOT),
     }
+
+
+def deployed_code(source: Path, root: Path, python: str) -> Path:
+    """The function's code with its bytecode, as the package ships it: where writing __pycache__
+    is not allowed (PYTHONDONTWRITEBYTECODE), each cold start would otherwise compile it."""
+    shutil.copytree(source / "sesame_link", root / "sesame_link")
+    compile_bytecode(root, python)
+    return root
 
 
 def probe(environment: dict[str, str], *arguments: object, python: str = sys.executable) -> dict[str, Any]:
@@ -154,8 +162,10 @@ def wrong_region_timing(repetitions: int) -> tuple[float, float]:
 
 def measure(smoke: bool, probe_python: str) -> dict[str, float]:
     cold_runs, warm_links, warm_runs, rss_links = (2, 20, 1, 50) if smoke else (9, 200, 5, 1000)
-    with backends_process() as backends:
-        environment = probe_environment(backends)
+    with backends_process() as backends, tempfile.TemporaryDirectory() as code_root:
+        spec = function_spec("LinkFunction", backends["stand_ins"])
+        code_dir = deployed_code(spec.code_dir, Path(code_root), probe_python)
+        environment = probe_environment(backends, spec, code_dir)
         handler_cold, floor_cold = handler_and_floor(cold_runs, environment, "cold", 1, probe_python)
         handler_warm, floor_warm = handler_and_floor(warm_runs, environment, "warm", warm_links, probe_python)
         rss = probe(environment, "handler", "warm", rss_links, python=probe_python)

@@ -53,10 +53,10 @@ def assemble_local_package(root: Path, bytecode: bool = True) -> LocalPackage:
     return package
 
 
-def compile_bytecode(folder: Path) -> None:
+def compile_bytecode(folder: Path, python: str = sys.executable) -> None:
     subprocess.run(
         [
-            sys.executable,
+            python,
             "-m",
             "compileall",
             "-q",
