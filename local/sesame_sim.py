@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -50,13 +51,21 @@ class SeenRequest:
 
 
 class SesameSimulator:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, latency_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        latency_seconds: float = 0.0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.latency_seconds = latency_seconds
         self._accounts: dict[str, Account] = {}
         self._faults: dict[str, Fault] = {}
         self._seen: list[SeenRequest] = []
         self._lock = threading.Lock()
         self._server = LoopbackServer((host, port), _handler_for(self))
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property

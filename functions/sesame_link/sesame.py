@@ -36,7 +36,7 @@ class SesameClient:
     ) -> None:
         self._base_url = base_url
         self._on_latency = on_latency
-        # urllib3 reads no proxy, .netrc or CA bundle from the environment: the token goes
+        # urllib3 reads no proxy or .netrc from the environment (unlike requests): the token goes
         # straight to Sesame. No retries and no redirects: each request is one decision of ours.
         self._http = urllib3.PoolManager(
             num_pools=len(KNOWN_REGIONS) + 1,

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import ssl
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from local.backends import SIMULATED_REGIONS
 from local.dns import install_local_resolver, simulated_sesame_url
@@ -155,3 +164,58 @@ def test_no_time_left_means_no_request(sim: SesameSimulator, client: SesameClien
     with pytest.raises(errors.SesameTimeout):
         client.check(token, "eu1", time.monotonic() - 1)
     assert sim.seen() == []
+
+
+@pytest.fixture
+def impostor(tmp_path: Path) -> Iterator[SesameSimulator]:
+    """The simulator behind TLS with a self-signed certificate: a Sesame impostor."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    server = SesameSimulator(tls=context).start()
+    yield server
+    server.stop()
+
+
+def test_a_host_whose_certificate_is_not_trusted_never_gets_the_token(impostor: SesameSimulator) -> None:
+    token, _ = account(impostor)
+    with pytest.raises(errors.SesameUnavailable):
+        SesameClient(f"https://127.0.0.1:{impostor.port}/{{region}}").check(token, "eu1", soon())
+    assert impostor.seen() == []
+
+
+def test_proxy_variables_are_ignored(
+    sim: SesameSimulator, client: SesameClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = socket.create_server(("127.0.0.1", 0))
+    proxy.settimeout(0.2)
+    try:
+        for variable in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(variable, f"http://127.0.0.1:{proxy.getsockname()[1]}")
+        token, company_id = account(sim)
+        assert SesameClient(simulated_sesame_url(sim.port)).check(token, "eu1", soon()).id == company_id
+        with pytest.raises(TimeoutError):
+            proxy.accept()
+    finally:
+        proxy.close()
