@@ -195,6 +195,10 @@ def test_no_authorizer_at_all_is_unauthenticated(post_link: Post, new_account: N
     assert_problem(post_link({"token": account.token, "region": "eu1"}, None), 401, "unauthenticated")
 
 
+def test_a_request_without_a_tenant_is_refused_before_its_body_is_read(post_link: Post) -> None:
+    assert_problem(post_link(None, None, raw=b"{not json"), 401, "unauthenticated")
+
+
 @pytest.mark.parametrize(
     ("raw", "headers"),
     [

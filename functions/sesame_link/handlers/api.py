@@ -6,17 +6,14 @@ from sesame_link.handlers import cold_start  # first: see cold_start.py
 
 # isort: split
 import binascii
-import json
-import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from sesame_link import errors
 from sesame_link.handlers.attempts import report_failed, report_linked
@@ -28,7 +25,6 @@ from sesame_link.runtime import service, settings
 
 CONNECTIONS = "/connections"
 MAX_BODY_BYTES = 8 * 1024
-_JSON_CONTENT_TYPE = re.compile(r"^\s*application/json\s*(;.*)?$", re.IGNORECASE)
 
 
 class _NotFound(errors.LinkError):
@@ -39,19 +35,10 @@ class _MethodNotAllowed(errors.LinkError):
     code, status, title = "method_not_allowed", 405, "Method not allowed"
 
 
-def _parse_json_body(text: str) -> Any:
-    """The body parser Powertools' validation uses: bounded in size, and too deep a nesting is
-    reported as bad JSON (Powertools turns only JSONDecodeError into a validation error)."""
-    if len(text.encode()) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    try:
-        return json.loads(text)
-    except RecursionError:
-        raise json.JSONDecodeError("nested too deeply", "", 0) from None
-
-
 cors = CORSConfig(allow_origin=settings.allowed_origin, max_age=600) if settings.allowed_origin else None
-app = APIGatewayHttpResolver(cors=cors, enable_validation=True, json_body_deserializer=_parse_json_body)
+# The body is validated by the route with the LinkRequest model: Powertools' OpenAPI validation
+# would add ~10 ms to every cold start (make bench) and parse form and multipart bodies too.
+app = APIGatewayHttpResolver(cors=cors)
 
 
 def tenant_from_jwt(
@@ -63,14 +50,6 @@ def tenant_from_jwt(
 
 def _tenant_claim() -> object:
     return app.current_event.request_context.authorizer.jwt_claim.get(settings.tenant_claim)
-
-
-def _tenant_if_known() -> str | None:
-    """For failure events: Powertools validates the body before our middleware reads the tenant."""
-    try:
-        return app.context.get("tenant") or parse_tenant(_tenant_claim())
-    except errors.Unauthenticated:
-        return None
 
 
 PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
@@ -103,8 +82,9 @@ PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
     },
     middlewares=[tenant_from_jwt],
 )
-def create_connection(request: Annotated[LinkRequest, Body(embed=False)]) -> Response[str]:
+def create_connection() -> Response[str]:
     tenant: str = app.context["tenant"]
+    request = _link_request()
     app.append_context(region=request.region)
     result = service.link(request, tenant, app.lambda_context.get_remaining_time_in_millis() / 1000)
     connection = result.connection
@@ -116,24 +96,27 @@ def create_connection(request: Annotated[LinkRequest, Body(embed=False)]) -> Res
     )
 
 
-@app.exception_handler(RequestValidationError)
-def body_invalid(exc: RequestValidationError) -> Response[str]:
-    # exc.body is the raw request body, token included: only the field errors are used.
-    response: Response[str] = link_failed(invalid_request(exc.errors()))
-    return response
-
-
-@app.exception_handler([binascii.Error, UnicodeDecodeError])
-def body_unreadable(_: Exception) -> Response[str]:
-    """Bad base64 or not UTF-8: Powertools could not decode the body."""
-    response: Response[str] = link_failed(errors.InvalidRequest("The body must be JSON text."))
-    return response
+def _link_request() -> LinkRequest:
+    """The body as a LinkRequest, read as JSON whatever its content type: this API takes JSON only."""
+    try:
+        body = app.current_event.decoded_body or ""
+    except (binascii.Error, UnicodeDecodeError):
+        raise errors.InvalidRequest("The body must be JSON text.") from None
+    if len(body.encode()) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        return LinkRequest.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid_request(exc.errors()) from None
 
 
 @app.exception_handler(errors.LinkError)
 def link_failed(exc: errors.LinkError) -> Response[str]:
     report_failed(
-        exc, _tenant_if_known(), app.context.get("region"), app.current_event.request_context.request_id
+        exc,
+        app.context.get("tenant"),
+        app.context.get("region"),
+        app.current_event.request_context.request_id,
     )
     return _problem(exc)
 
@@ -162,16 +145,7 @@ def unexpected(exc: Exception) -> Response[str]:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(_read_as_json(event), context)
-
-
-def _read_as_json(event: dict[str, Any]) -> dict[str, Any]:
-    """This API reads JSON only. Powertools would also parse form and multipart bodies, so every
-    body is declared JSON: anything else then fails validation as invalid JSON (400)."""
-    headers = event.get("headers") or {}
-    if _JSON_CONTENT_TYPE.match(headers.get("content-type", "application/json")):
-        return event
-    return {**event, "headers": {**headers, "content-type": "application/json"}}
+    return app.resolve(event, context)
 
 
 def _problem(exc: errors.LinkError, headers: dict[str, str] | None = None) -> Response[str]:

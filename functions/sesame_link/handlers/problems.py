@@ -45,15 +45,12 @@ def headers_for(exc: errors.LinkError) -> dict[str, str]:
 
 
 def invalid_request(field_errors: Sequence[ErrorDetails]) -> errors.InvalidRequest:
-    """Name the fields and what is wrong with them; never the values (pydantic keeps them, and
-    Powertools' RequestValidationError keeps the whole body)."""
+    """Name the fields and what is wrong with them; never the values (pydantic keeps them)."""
     fields = [FieldProblem(field=_field(error["loc"]), message=_message(error)) for error in field_errors]
     return errors.InvalidRequest("The request body is not a valid link request.", fields)
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
-    if loc[:1] == ("body",):  # Powertools prefixes where the value came from
-        loc = loc[1:]
     if not loc or not isinstance(loc[0], str):
         return "(body)"
     return loc[0] if loc[0] in _NAMEABLE_FIELDS else "(unknown field)"
