@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 REGION_PATTERN = r"^[a-z]{2,6}[0-9]{1,2}$"
+UTC_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # linked_at, in answers and in stored secrets alike
 _TOKEN = re.compile(r"[!-~]{16,512}")
 
 
@@ -98,7 +99,7 @@ class Connection(BaseModel):
 
     @field_serializer("linked_at")
     def _utc_z(self, value: datetime) -> str:
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return value.strftime(UTC_TIMESTAMP)
 
 
 class FieldProblem(BaseModel):

@@ -9,6 +9,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sesame_link import errors
 from sesame_link.linking import Credential, StoredSecret, tenant_key
+from sesame_link.models import UTC_TIMESTAMP
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -85,7 +86,7 @@ def _secret_value(credential: Credential) -> str:
             "region": credential.region,
             "company_id": credential.company_id,
             "company_name": credential.company_name,
-            "linked_at": credential.linked_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "linked_at": credential.linked_at.strftime(UTC_TIMESTAMP),
         }
     )
 
