@@ -24,14 +24,16 @@ AWS_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "
 settings = load_settings()
 # botocore rather than boto3: importing boto3 (s3transfer, resources) adds ~25 ms to a cold start
 # and nothing this service uses.
-aws = get_session()
-secrets_client = cast("SecretsManagerClient", aws.create_client("secretsmanager", config=AWS_CLIENT_CONFIG))
+botocore_session = get_session()
+secrets_client = cast(
+    "SecretsManagerClient", botocore_session.create_client("secretsmanager", config=AWS_CLIENT_CONFIG)
+)
 service = LinkService(
     sesame=SesameClient(settings.sesame_api_url, on_latency=record_sesame_latency),
     vault=SecretsManagerVault(secrets_client, settings.kms_key_id, settings.secret_prefix),
 )
 events_client = (
-    cast("EventBridgeClient", aws.create_client("events", config=AWS_CLIENT_CONFIG))
+    cast("EventBridgeClient", botocore_session.create_client("events", config=AWS_CLIENT_CONFIG))
     if settings.event_bus_name
     else None
 )

@@ -98,7 +98,7 @@ class SesameClient:
             )
         except urllib3_errors.NameResolutionError:
             raise errors.UnknownRegion(f"There is no Sesame host for region {region}.") from None
-        except urllib3_errors.NewConnectionError:
+        except urllib3_errors.NewConnectionError:  # a ConnectTimeoutError subclass, yet not a timeout
             raise errors.SesameUnavailable("The connection to Sesame failed.") from None
         except urllib3_errors.TimeoutError:
             raise errors.SesameTimeout("Sesame did not answer in time.") from None

@@ -205,9 +205,7 @@ def test_a_host_whose_certificate_is_not_trusted_never_gets_the_token(impostor: 
     assert impostor.seen() == []
 
 
-def test_proxy_variables_are_ignored(
-    sim: SesameSimulator, client: SesameClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_proxy_variables_are_ignored(sim: SesameSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     proxy = socket.create_server(("127.0.0.1", 0))
     proxy.settimeout(0.2)
     try:
