@@ -185,6 +185,8 @@ def post_link(link_handler: Any, link_spec: FunctionSpec) -> Callable[..., Answe
         )
         result = link_handler(event, LocalLambdaContext(link_spec, timeout_seconds))
         text = result.get("body") or ""
+        # Every answer, whatever its status: no registered token may come back in a body.
+        assert canary.leaked_in(text) == 0, "a token came back in an answer body"
         body_json = json.loads(text) if text else {}
         return Answer(result["statusCode"], result.get("headers") or {}, body_json, text)
 

@@ -132,6 +132,43 @@ def test_faults_map_to_the_documented_codes(
     assert len(sim.seen()) == 1
 
 
+def test_an_oversized_answer_is_refused(sim: SesameSimulator, client: SesameClient) -> None:
+    # Valid JSON of the documented shape, only too large: the size cap alone must refuse it.
+    token, _ = account(sim)
+    padding = "x" * (300 * 1024)
+    body = ('{"data":{"company":{"id":"c-1","name":"Acme","padding":"' + padding + '"}}}').encode()
+    sim.set_fault("eu1", Fault(status=200, body=body))
+    with pytest.raises(errors.SesameUnavailable):
+        client.check(token, "eu1", soon())
+
+
+@pytest.mark.parametrize("deadline_seconds", [1.0, 2.0])
+def test_a_silent_server_is_cut_off_at_the_deadline_not_before_nor_after(
+    sim: SesameSimulator, client: SesameClient, deadline_seconds: float
+) -> None:
+    token, _ = account(sim)
+    sim.set_fault("eu1", Fault(delay_seconds=5.0))
+    started = time.monotonic()
+    with pytest.raises(errors.SesameTimeout):
+        client.check(token, "eu1", soon(deadline_seconds))
+    elapsed = time.monotonic() - started
+    # The read timeout is the time left: a fixed one would stop too early or too late.
+    assert deadline_seconds - 0.25 <= elapsed <= deadline_seconds + 0.4, elapsed
+
+
+def test_a_rate_limit_is_answered_at_once_with_one_request(
+    sim: SesameSimulator, client: SesameClient
+) -> None:
+    token, _ = account(sim)
+    sim.set_fault("eu1", Fault(status=429, headers={"Retry-After": "1"}))
+    started = time.monotonic()
+    with pytest.raises(errors.SesameRateLimited) as caught:
+        client.check(token, "eu1", soon(5.0))
+    assert time.monotonic() - started < 0.5, "no retry, no waiting for Retry-After"
+    assert caught.value.retry_after == "1"
+    assert [(seen.region, seen.status) for seen in sim.seen()] == [("eu1", 429)]
+
+
 def test_retry_after_is_passed_on(sim: SesameSimulator, client: SesameClient) -> None:
     token, _ = account(sim)
     sim.set_fault("eu1", Fault(status=429, headers={"Retry-After": "30"}))

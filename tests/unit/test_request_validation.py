@@ -42,6 +42,10 @@ def rejection(body: str) -> dict[str, object]:
         " eu1",
         "xn--eu1",
         "abcdefg1",
+        "e.u1",
+        "eu.1",
+        "e-u1",
+        "e_u1",
     ],
 )
 def test_regions_that_could_bend_the_hostname_are_rejected(region: str) -> None:
