@@ -1,11 +1,15 @@
-"""The embedded local backends: Secrets Manager + KMS (moto's server mode) and the Sesame
-simulator, both real HTTP servers on loopback, plus the environment that points a function at them."""
+"""The embedded local backends: AWS (moto's server mode: Secrets Manager, KMS, DynamoDB, SQS,
+EventBridge) and the Sesame simulator, both real HTTP servers on loopback; the template's own
+resources created in the emulator from their declarations in template.yaml (keys, the connections
+table, queues, buses and rules: one schema, not a second hand-written one); and the environment
+that points a function at them."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -13,10 +17,11 @@ from moto.server import ThreadedMotoServer
 
 from local.dns import install_local_resolver, simulated_sesame_url
 from local.sesame_sim import SesameSimulator
-from local.template import FunctionSpec, function_spec
+from local.template import FunctionSpec, Template
 
 LOCAL_REGION = "eu-west-1"
 LOCAL_ACCOUNT = "123456789012"
+LOCAL_STACK = "sesame-link-local"
 # Regions that exist in the simulated world; any other region's host does not resolve.
 SIMULATED_REGIONS = ("eu1", "eu2", "eu3", "eu4", "eu5", "br1", "br2", "mx1", "demo1")
 DEMO_TENANT = "demo-tenant"
@@ -42,6 +47,13 @@ FAKE_AWS_CREDENTIALS = {
 }
 # Unset so that credentials lying in the environment never reach the local run (or vice versa).
 AWS_VARIABLES_TO_CLEAR = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
+PSEUDO_PARAMETERS = {
+    "AWS::Region": LOCAL_REGION,
+    "AWS::AccountId": LOCAL_ACCOUNT,
+    "AWS::Partition": "aws",
+    "AWS::StackName": LOCAL_STACK,
+    "AWS::URLSuffix": "amazonaws.com",
+}
 
 
 @dataclass
@@ -49,7 +61,12 @@ class LocalBackends:
     aws: ThreadedMotoServer
     sesame: SesameSimulator
     aws_endpoint: str
-    key_arn: str
+    parameters: dict[str, str]
+    resources: dict[str, str] = field(default_factory=dict)  # template reference -> local value
+
+    @property
+    def key_arn(self) -> str:
+        return self.resources["LinkKey.Arn"]
 
     def environment(self) -> dict[str, str]:
         return {
@@ -60,14 +77,10 @@ class LocalBackends:
 
     def stand_ins(self) -> dict[str, str]:
         """Local values for the template's resource references and pseudo parameters."""
-        return {
-            "LinkKey": self.key_arn.rsplit("/", 1)[-1],
-            "LinkKey.Arn": self.key_arn,
-            "AWS::Region": LOCAL_REGION,
-            "AWS::AccountId": LOCAL_ACCOUNT,
-            "AWS::Partition": "aws",
-            "AWS::StackName": "sesame-link-local",
-        }
+        return {**PSEUDO_PARAMETERS, **self.resources}
+
+    def template(self, parameters: dict[str, str] | None = None) -> Template:
+        return Template(self.stand_ins(), {**self.parameters, **(parameters or {})})
 
     def client(self, service: str) -> Any:
         return local_client(self.aws_endpoint, service)
@@ -78,29 +91,95 @@ class LocalBackends:
 
 
 def start_local_backends(
-    aws_port: int = 0, sesame_port: int = 0, sesame_latency: float = 0.0
+    aws_port: int = 0,
+    sesame_port: int = 0,
+    sesame_latency: float = 0.0,
+    parameters: dict[str, str] | None = None,
 ) -> LocalBackends:
     apply_environment(FAKE_AWS_CREDENTIALS)  # from here on, nothing in this process reaches real AWS
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
     aws = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
     aws.start()
     host, port = aws.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
     sesame = SesameSimulator(port=sesame_port, latency_seconds=sesame_latency).start()
     for token, region, company_id, company_name in DEMO_ACCOUNTS:
         sesame.add_account(token, region, company_id, company_name)
     install_local_resolver(SIMULATED_REGIONS)
-    kms = local_client(endpoint, "kms")
-    key_arn = kms.create_key(Description="sesame-link local key")["KeyMetadata"]["Arn"]
-    kms.enable_key_rotation(KeyId=key_arn)
-    return LocalBackends(aws=aws, sesame=sesame, aws_endpoint=endpoint, key_arn=key_arn)
+    backends = LocalBackends(
+        aws=aws, sesame=sesame, aws_endpoint=f"http://{host}:{port}", parameters=dict(parameters or {})
+    )
+    _create_stack_resources(backends)
+    return backends
+
+
+def _create_stack_resources(backends: LocalBackends) -> None:
+    """The template's keys, table, queues, buses and rules, created in the emulator in dependency
+    order; each one's references (`X`, `X.Arn`, ...) become stand-ins for what follows."""
+    template = Template(backends.resources, backends.parameters)  # sees the stand-ins as they come
+    backends.resources.update(PSEUDO_PARAMETERS)
+    for logical_id in template.resources("AWS::KMS::Key"):
+        _create_key(backends, template, logical_id)
+    for logical_id in template.resources("AWS::DynamoDB::Table"):
+        _create_table(backends, template, logical_id)
+    queues = template.resources("AWS::SQS::Queue")
+    for logical_id in sorted(queues, key=lambda name: "RedrivePolicy" in queues[name]["Properties"]):
+        _create_queue(backends, template, logical_id)
+    for logical_id in template.resources("AWS::Events::EventBus"):
+        name = template.properties(logical_id, "Name")["Name"]
+        arn = backends.client("events").create_event_bus(Name=name)["EventBusArn"]
+        backends.resources.update({logical_id: name, f"{logical_id}.Arn": arn, f"{logical_id}.Name": name})
+    for logical_id in template.resources("AWS::Events::Rule"):
+        _create_rule(backends, template, logical_id)
+
+
+def _create_key(backends: LocalBackends, template: Template, logical_id: str) -> None:
+    properties = template.properties(logical_id, "KeySpec", "KeyUsage", "Description")
+    kms = backends.client("kms")
+    metadata = kms.create_key(**properties)["KeyMetadata"]
+    if template.properties(logical_id, "EnableKeyRotation").get("EnableKeyRotation"):
+        kms.enable_key_rotation(KeyId=metadata["Arn"])
+    backends.resources.update({logical_id: metadata["KeyId"], f"{logical_id}.Arn": metadata["Arn"]})
+
+
+def _create_table(backends: LocalBackends, template: Template, logical_id: str) -> None:
+    declared = template.properties(
+        logical_id, "AttributeDefinitions", "KeySchema", "LocalSecondaryIndexes", "BillingMode"
+    )
+    name = f"{LOCAL_STACK}-{logical_id}"
+    description = backends.client("dynamodb").create_table(TableName=name, **declared)["TableDescription"]
+    backends.resources.update({logical_id: name, f"{logical_id}.Arn": description["TableArn"]})
+
+
+def _create_queue(backends: LocalBackends, template: Template, logical_id: str) -> None:
+    declared = template.properties(logical_id, "VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy")
+    attributes = {
+        name: json.dumps(value) if isinstance(value, dict) else str(value) for name, value in declared.items()
+    }
+    sqs = backends.client("sqs")
+    url = sqs.create_queue(QueueName=f"{LOCAL_STACK}-{logical_id}", Attributes=attributes)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    backends.resources.update(
+        {logical_id: url, f"{logical_id}.Arn": arn, f"{logical_id}.QueueName": arn.rsplit(":", 1)[-1]}
+    )
+
+
+def _create_rule(backends: LocalBackends, template: Template, logical_id: str) -> None:
+    declared = template.properties(logical_id, "EventBusName", "EventPattern", "Targets")
+    events = backends.client("events")
+    name = f"{LOCAL_STACK}-{logical_id}"
+    arn = events.put_rule(
+        Name=name, EventBusName=declared["EventBusName"], EventPattern=json.dumps(declared["EventPattern"])
+    )["RuleArn"]
+    targets = [{"Id": target["Id"], "Arn": target["Arn"]} for target in declared["Targets"]]
+    events.put_targets(Rule=name, EventBusName=declared["EventBusName"], Targets=targets)
+    backends.resources.update({logical_id: name, f"{logical_id}.Arn": arn})
 
 
 def local_function_spec(
     logical_id: str, backends: LocalBackends, parameters: dict[str, str] | None = None
 ) -> FunctionSpec:
     """The function as template.yaml declares it, pointed at the local backends."""
-    spec = function_spec(logical_id, backends.stand_ins(), parameters)
+    spec = backends.template(parameters).function(logical_id)
     spec.environment.update(backends.environment())
     return spec
 
@@ -124,7 +203,6 @@ def apply_environment(variables: dict[str, str]) -> None:
 def serve() -> None:
     """`python -m local.backends [sesame_latency_seconds]`: start the local backends, print the
     environment that points a function at them (one JSON line), and serve until killed."""
-    import json  # noqa: PLC0415
     import sys  # noqa: PLC0415
     import threading  # noqa: PLC0415
 

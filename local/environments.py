@@ -47,6 +47,7 @@ class ProcessEnvironments:
         self._pool.join()
 
 
+Environments = InProcessEnvironment | ProcessEnvironments
 _environment: dict[str, Any] = {}
 
 

@@ -1,5 +1,6 @@
 """A small local HTTP API gateway: turns HTTP requests into API Gateway HTTP API (payload v2)
-events for the real handler, as the deployed API does, and serves the connect page at `/`.
+events and routes them to the functions as the deployed API does (the routes of template.yaml's
+HttpApi events, then the $default route), and serves the connect page at `/`.
 
 The JWT authorizer is emulated for development only: a Bearer JWT's claims are read WITHOUT
 checking its signature; with no JWT, `default_claims` stand in (or the request gets API
@@ -11,34 +12,74 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from local.connect_page import page_file
 from local.http_server import KeepAliveHandler, LoopbackServer
+from local.template import load_template
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+DEFAULT_ROUTE = "$default"
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # API Gateway's route key: "POST /connections/{connection_id}/check" or "$default"
+    function: str  # the logical id of the function it invokes
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when the route takes this request, else None."""
+        if self.key == DEFAULT_ROUTE:
+            return {}
+        route_method, route_path = self.key.split(" ", 1)
+        pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route_path))
+        found = re.fullmatch(pattern, path)
+        return found.groupdict() if found and method == route_method else None
+
+
+def api_routes(template: Mapping[str, Any] | None = None) -> list[Route]:
+    """The HttpApi routes of template.yaml, the $default one last (API Gateway tries it last)."""
+    routes = []
+    for logical_id, resource in (template or load_template())["Resources"].items():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                method, path = event["Properties"].get("Method"), event["Properties"].get("Path")
+                routes.append(Route(f"{method} {path}" if method else DEFAULT_ROUTE, logical_id))
+    return sorted(routes, key=lambda route: route.key == DEFAULT_ROUTE)
+
+
+def route_for(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The route API Gateway picks for a request, and its path parameters."""
+    for route in routes:
+        parameters = route.match(method, path)
+        if parameters is not None:
+            return route, parameters
+    raise LookupError("the template has no $default route")
 
 
 class LocalGateway:
     def __init__(
         self,
-        invoke: Invoke | None = None,
+        functions: Mapping[str, Invoke] | None = None,
         default_claims: dict[str, str] | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
         serve_page: bool = False,
     ) -> None:
-        """`invoke` runs the function on an event (local/environments.py); it may be set after the
-        port is bound. `serve_page` serves the connect page at `/`."""
-        self.invoke = invoke
+        """`functions` runs each function (by logical id) on an event (local/environments.py); it
+        may be set after the port is bound. `serve_page` serves the connect page at `/`."""
+        self.functions = dict(functions or {})
+        self.routes = api_routes()
         self.default_claims = default_claims
         self.serve_page = serve_page
         self._server = LoopbackServer((host, port), _request_handler_for(self))
@@ -64,6 +105,9 @@ class LocalGateway:
         self._server.shutdown()
         self._server.server_close()
 
+    def route(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        return route_for(self.routes, method, path)
+
 
 def http_api_event(  # noqa: PLR0917 - one argument per part of the request
     method: str,
@@ -72,6 +116,8 @@ def http_api_event(  # noqa: PLR0917 - one argument per part of the request
     body: bytes,
     claims: dict[str, Any] | None,
     source_ip: str,
+    route: Route | None = None,
+    path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """An HTTP API payload v2 event, shaped as API Gateway sends it."""
     split = urlsplit(target)
@@ -79,9 +125,10 @@ def http_api_event(  # noqa: PLR0917 - one argument per part of the request
     now = datetime.now(UTC)
     lowered = {name.lower(): value for name, value in headers.items()}
     is_text = _is_text(lowered.get("content-type", ""), body)
+    route_key = route.key if route else f"{method} {path}"
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": f"{method} {path}",
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": split.query,
         "headers": lowered,
@@ -98,7 +145,7 @@ def http_api_event(  # noqa: PLR0917 - one argument per part of the request
                 "userAgent": lowered.get("user-agent", ""),
             },
             "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {path}",
+            "routeKey": route_key,
             "stage": "$default",
             "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now.timestamp() * 1000),
@@ -107,6 +154,10 @@ def http_api_event(  # noqa: PLR0917 - one argument per part of the request
     }
     if claims is not None:
         event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    if split.query:
+        event["queryStringParameters"] = _query_parameters(split.query)
+    if path_parameters:
+        event["pathParameters"] = path_parameters
     if body:
         event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
     return event
@@ -125,6 +176,14 @@ def jwt_claims(authorization: str | None) -> dict[str, Any] | None:
     except (binascii.Error, ValueError):
         return None
     return claims if isinstance(claims, dict) else None
+
+
+def _query_parameters(query: str) -> dict[str, str]:
+    """As API Gateway gives them: decoded, a repeated name's values joined with commas."""
+    parameters: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        parameters.setdefault(name, []).append(value)
+    return {name: ",".join(values) for name, values in parameters.items()}
 
 
 def _is_text(content_type: str, body: bytes) -> bool:
@@ -161,12 +220,19 @@ def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
             if claims is None and self.command != "OPTIONS":
                 self._send(401, {"content-type": "application/json"}, b'{"message":"Unauthorized"}')
                 return
+            route, parameters = gateway.route(self.command, urlsplit(self.path).path)
             event = http_api_event(
-                self.command, self.path, dict(self.headers.items()), body, claims, self.client_address[0]
+                self.command,
+                self.path,
+                dict(self.headers.items()),
+                body,
+                claims,
+                self.client_address[0],
+                route,
+                parameters,
             )
             started = time.perf_counter()
-            assert gateway.invoke is not None, "the gateway has no function to invoke"
-            result = gateway.invoke(event)
+            result = gateway.functions[route.function](event)
             self._send_result(result)
             self.log_message(
                 '"%s %s" %s %.0fms',

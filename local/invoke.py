@@ -1,7 +1,8 @@
 """`make invoke FUNCTION=LinkFunction EVENT=events/link-good.json`: run a function in-process on an
 event file, as `sam local invoke` would: handler, code folder, timeout and environment come from
-template.yaml. Local backends by default; `--live` uses real AWS (a named profile and key) and
-the real Sesame. Prints the function's answer as JSON on stdout; its logs go to stderr."""
+template.yaml. Local backends by default; `--live` uses a deployed stack's resources (a named
+profile and the stack's name) and the real Sesame. Prints the function's answer as JSON on
+stdout; its logs go to stderr."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from local.backends import apply_environment, local_function_spec, start_local_backends
 from local.lambda_context import LocalLambdaContext
+from local.live import deployed_stand_ins
 from local.template import function_spec, load_handler
 
 
@@ -21,9 +23,9 @@ def main() -> None:
     arguments = _arguments()
     event = json.loads(Path(arguments.event).read_text(encoding="utf-8"))
     if arguments.live:
-        if not arguments.profile or not arguments.kms_key_id:
-            sys.exit("--live needs AWS_PROFILE=<profile> and KMS_KEY_ID=<key arn>")
-        spec = function_spec(arguments.function, {"LinkKey.Arn": arguments.kms_key_id})
+        if not arguments.profile or not arguments.stack:
+            sys.exit("--live needs AWS_PROFILE=<profile> and STACK=<deployed stack name>")
+        spec = function_spec(arguments.function, deployed_stand_ins(arguments.profile, arguments.stack))
         spec.environment["AWS_PROFILE"] = arguments.profile
         os.environ.pop("AWS_ENDPOINT_URL", None)
     else:
@@ -41,7 +43,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--event", required=True, help="event file, e.g. events/link-good.json")
     parser.add_argument("--live", action="store_true")
     parser.add_argument("--profile", default=os.environ.get("AWS_PROFILE", ""))
-    parser.add_argument("--kms-key-id", default=os.environ.get("KMS_KEY_ID", ""))
+    parser.add_argument("--stack", default=os.environ.get("STACK", ""))
     return parser.parse_args()
 
 

@@ -1,8 +1,10 @@
-"""`make run`: the HTTP door on http://127.0.0.1:3000 with embedded local backends.
+"""`make run`: the HTTP API on http://127.0.0.1:3000 (the functions its routes invoke, as in
+template.yaml) with embedded local backends, and the connect page at `/`.
 
-Local (default): moto's Secrets Manager/KMS and the Sesame simulator on loopback, fake AWS
-credentials, whatever AWS credentials lie in the environment notwithstanding.
-Live (`--live`): real AWS (a named profile and an existing key are required) and real Sesame.
+Local (default): moto (Secrets Manager, KMS, DynamoDB, SQS, EventBridge) and the Sesame simulator
+on loopback, fake AWS credentials, whatever AWS credentials lie in the environment notwithstanding.
+Live (`--live`): a deployed stack's resources (a named profile and the stack's name are required)
+and the real Sesame.
 """
 
 from __future__ import annotations
@@ -19,11 +21,10 @@ from local.backends import (
     local_function_spec,
     start_local_backends,
 )
-from local.environments import InProcessEnvironment, ProcessEnvironments
+from local.environments import Environments, InProcessEnvironment, ProcessEnvironments
 from local.gateway import LocalGateway
-from local.template import function_spec, load_handler
-
-FUNCTION = "LinkFunction"
+from local.live import deployed_stand_ins
+from local.template import FunctionSpec, function_spec, load_handler
 
 
 def main() -> None:
@@ -31,29 +32,36 @@ def main() -> None:
     gateway = LocalGateway(default_claims={"sub": arguments.tenant}, port=arguments.port, serve_page=True)
     # The connect page at / is the frontend: its origin is the one CORS allows.
     page_origin = {"FrontendOrigin": gateway.url}
+    functions = sorted({route.function for route in gateway.routes})
     if arguments.live:
-        spec, banner = _live_spec(arguments, page_origin)
+        specs, banner = _live_specs(arguments, functions, page_origin)
     else:
-        spec, banner = _local_spec(arguments, page_origin)
-    apply_environment(spec.environment)
-    environments = (
-        ProcessEnvironments(spec, arguments.concurrency)
-        if arguments.concurrency > 1
-        else InProcessEnvironment(load_handler(spec), spec)
-    )
-    gateway.invoke = environments
+        specs, banner = _local_specs(arguments, functions, page_origin)
+    apply_environment(specs[0].environment)  # the functions' environments differ in nothing AWS reads
+    environments = {spec.logical_id: _environments(spec, arguments.concurrency) for spec in specs}
+    gateway.functions = environments
     print(banner.replace("{url}", gateway.url), flush=True)
     try:
         gateway.serve_forever()
     except KeyboardInterrupt:
         print("stopped")
     finally:
-        environments.close()
+        for environment in environments.values():
+            environment.close()
 
 
-def _local_spec(arguments: argparse.Namespace, parameters: dict[str, str]):  # type: ignore[no-untyped-def]
-    backends = start_local_backends(aws_port=arguments.aws_port, sesame_port=arguments.sesame_port)
-    spec = local_function_spec(FUNCTION, backends, parameters)
+def _environments(spec: FunctionSpec, concurrency: int) -> Environments:
+    if concurrency > 1:
+        return ProcessEnvironments(spec, concurrency)
+    return InProcessEnvironment(load_handler(spec), spec)
+
+
+def _local_specs(arguments: argparse.Namespace, functions: list[str], parameters: dict[str, str]):  # type: ignore[no-untyped-def]
+    backends = start_local_backends(
+        aws_port=arguments.aws_port, sesame_port=arguments.sesame_port, parameters=parameters
+    )
+    specs = [local_function_spec(function, backends) for function in functions]
+    spec = specs[0]
     token, region, _, company = DEMO_ACCOUNTS[0]
     other_token, other_region, _, _ = DEMO_ACCOUNTS[1]
     banner = f"""sesame-link is running locally on {{url}}  (Ctrl-C stops it)
@@ -70,24 +78,22 @@ See the stored secret:
        --endpoint-url {backends.aws_endpoint} secretsmanager list-secrets
 Try a wrong region: the token {other_token} lives in {other_region}.
 """
-    return spec, banner
+    return specs, banner
 
 
-def _live_spec(arguments: argparse.Namespace, parameters: dict[str, str]):  # type: ignore[no-untyped-def]
-    if not arguments.profile or not arguments.kms_key_id:
-        sys.exit(
-            "make run LIVE=1 needs AWS_PROFILE=<profile> and KMS_KEY_ID=<key arn> (real AWS, real Sesame)"
-        )
-    spec = function_spec(
-        FUNCTION, {"LinkKey.Arn": arguments.kms_key_id, "LinkKey": arguments.kms_key_id}, parameters
-    )
+def _live_specs(arguments: argparse.Namespace, functions: list[str], parameters: dict[str, str]):  # type: ignore[no-untyped-def]
+    if not arguments.profile or not arguments.stack:
+        sys.exit("make run LIVE=1 needs AWS_PROFILE=<profile> and STACK=<stack name> (real AWS, real Sesame)")
+    stand_ins = deployed_stand_ins(arguments.profile, arguments.stack)
+    specs = [function_spec(function, stand_ins, parameters) for function in functions]
     os.environ.pop("AWS_ENDPOINT_URL", None)
-    spec.environment["AWS_PROFILE"] = arguments.profile
+    for spec in specs:
+        spec.environment["AWS_PROFILE"] = arguments.profile
     banner = f"""sesame-link is running on {{url}} against REAL AWS and REAL Sesame.
-  AWS profile: {arguments.profile}
-  secrets are written under {spec.environment["SECRET_PREFIX"]}/ with key {arguments.kms_key_id}
+  AWS profile: {arguments.profile}, stack {arguments.stack}
+  secrets are written under {specs[0].environment["SECRET_PREFIX"]}/ with key {stand_ins["LinkKey.Arn"]}
 """
-    return spec, banner
+    return specs, banner
 
 
 def _arguments() -> argparse.Namespace:
@@ -106,7 +112,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--tenant", default=DEMO_TENANT, help="tenant claim used when no JWT is sent")
     parser.add_argument("--live", action="store_true", help="real AWS and real Sesame")
     parser.add_argument("--profile", default=os.environ.get("AWS_PROFILE", ""))
-    parser.add_argument("--kms-key-id", default=os.environ.get("KMS_KEY_ID", ""))
+    parser.add_argument("--stack", default=os.environ.get("STACK", ""), help="deployed stack (with --live)")
     return parser.parse_args()
 
 

@@ -1,5 +1,7 @@
-"""Read a function's handler, code folder, timeout and environment from template.yaml,
-as `sam local invoke` does, so local runs cannot drift from what is deployed."""
+"""Read template.yaml as SAM and CloudFormation would for a local stack: a function's handler, code
+folder, timeout and environment (Globals merged), its policies, any resource's properties, with
+the intrinsic functions resolved against local stand-ins, so local runs cannot drift from what is
+deployed."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 _SUB_VARIABLE = re.compile(r"\$\{([^}!]+)\}")
+_NO_VALUE = object()
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -75,31 +78,129 @@ class FunctionSpec:
     environment: dict[str, str]
 
 
-def function_spec(
-    logical_id: str,
-    stand_ins: Mapping[str, str],
-    parameters: Mapping[str, str] | None = None,
-    template: dict[str, Any] | None = None,
-) -> FunctionSpec:
-    """`stand_ins` gives the local value of each resource reference (`LinkKey.Arn`, `LinkKey`)
+class Template:
+    """`stand_ins` gives the local value of each resource reference (`LinkKey.Arn`, `CheckQueue`)
     and pseudo parameter (`AWS::Region`); `parameters` overrides template parameter defaults."""
-    template = template or load_template()
-    resolver = _Resolver(template, stand_ins, parameters or {})
-    globals_ = template.get("Globals", {}).get("Function", {})
-    properties = template["Resources"][logical_id]["Properties"]
-    merged = {**globals_, **properties}
-    variables = {
-        **globals_.get("Environment", {}).get("Variables", {}),
-        **properties.get("Environment", {}).get("Variables", {}),
-    }
-    return FunctionSpec(
-        logical_id=logical_id,
-        code_dir=ROOT / resolver.resolve(merged["CodeUri"]),
-        handler=resolver.resolve(merged["Handler"]),
-        timeout_seconds=int(resolver.resolve(merged.get("Timeout", 3))),
-        memory_mb=int(resolver.resolve(merged.get("MemorySize", 128))),
-        environment={name: str(resolver.resolve(value)) for name, value in variables.items()},
-    )
+
+    def __init__(
+        self,
+        stand_ins: Mapping[str, str],
+        parameters: Mapping[str, str] | None = None,
+        document: dict[str, Any] | None = None,
+    ) -> None:
+        self.document = document or load_template()
+        self._stand_ins = stand_ins
+        self._parameters = {
+            name: self._parameter(definition, (parameters or {}).get(name, definition.get("Default", "")))
+            for name, definition in self.document.get("Parameters", {}).items()
+        }
+
+    def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {
+            logical_id: resource
+            for logical_id, resource in self.document["Resources"].items()
+            if resource["Type"] == resource_type
+        }
+
+    def properties(self, logical_id: str, *names: str) -> dict[str, Any]:
+        """A resource's properties (only `names`, if given), resolved; for a function merged with
+        Globals first, as SAM does."""
+        resource = self.document["Resources"][logical_id]
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function":
+            properties = _merge(self.document.get("Globals", {}).get("Function", {}), properties)
+        if names:
+            properties = {name: value for name, value in properties.items() if name in names}
+        resolved: dict[str, Any] = self.resolve(properties)
+        return resolved
+
+    def function(self, logical_id: str) -> FunctionSpec:
+        properties = self.properties(logical_id, "CodeUri", "Handler", "Timeout", "MemorySize", "Environment")
+        return FunctionSpec(
+            logical_id=logical_id,
+            code_dir=ROOT / properties["CodeUri"],
+            handler=properties["Handler"],
+            timeout_seconds=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+            environment={name: str(value) for name, value in properties["Environment"]["Variables"].items()},
+        )
+
+    def policy_statements(self, logical_id: str) -> list[dict[str, Any]]:
+        """Every statement a function's Policies grant: inline ones and referenced managed policies."""
+        statements: list[dict[str, Any]] = []
+        for policy in self.document["Resources"][logical_id]["Properties"].get("Policies", []):
+            is_reference = isinstance(policy, dict) and "Ref" in policy
+            document = (
+                self.document["Resources"][policy["Ref"]]["Properties"]["PolicyDocument"]
+                if is_reference
+                else policy
+            )
+            statements += self.resolve(document)["Statement"]
+        return statements
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [item for item in map(self.resolve, value) if item is not _NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((name, argument),) = value.items()
+            if name == "Ref" or name.startswith("Fn::"):
+                return self._intrinsic(name, argument)
+        resolved = {key: self.resolve(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not _NO_VALUE}
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.document["Conditions"][name]))
+
+    def _intrinsic(self, name: str, argument: Any) -> Any:  # noqa: PLR0911 - one branch per function
+        if name == "Ref":
+            return _NO_VALUE if argument == "AWS::NoValue" else self._lookup(argument)
+        if name == "Fn::GetAtt":
+            return self._lookup(".".join(argument))
+        if name == "Fn::Sub":
+            text, variables = (argument, {}) if isinstance(argument, str) else argument
+            own = {key: str(self.resolve(item)) for key, item in variables.items()}
+            return _SUB_VARIABLE.sub(
+                lambda match: (
+                    own[match.group(1)] if match.group(1) in own else str(self._lookup(match.group(1)))
+                ),
+                text,
+            )
+        if name == "Fn::If":
+            condition, when_true, when_false = argument
+            return self.resolve(when_true if self.condition(condition) else when_false)
+        if name == "Fn::Equals":
+            left, right = (self.resolve(item) for item in argument)
+            return str(left) == str(right)
+        if name == "Fn::Not":
+            return not self.resolve(argument[0])
+        if name == "Fn::Join":
+            delimiter, items = argument
+            return delimiter.join(map(str, self.resolve(items)))
+        if name == "Fn::FindInMap":
+            mapping, first, second = (self.resolve(item) for item in argument)
+            return self.document["Mappings"][mapping][first][second]
+        raise ValueError(f"unsupported intrinsic function for local runs: {name}")
+
+    def _lookup(self, name: str) -> Any:
+        if name in self._parameters:
+            return self._parameters[name]
+        if name in self._stand_ins:
+            return self._stand_ins[name]
+        raise KeyError(f"template reference {name!r} has no local stand-in")
+
+    @staticmethod
+    def _parameter(definition: dict[str, Any], value: Any) -> Any:
+        if definition.get("Type") == "CommaDelimitedList":
+            return [item for item in str(value).split(",") if item] if isinstance(value, str) else value
+        return str(value)
+
+
+def function_spec(
+    logical_id: str, stand_ins: Mapping[str, str], parameters: Mapping[str, str] | None = None
+) -> FunctionSpec:
+    return Template(stand_ins, parameters).function(logical_id)
 
 
 def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
@@ -111,28 +212,16 @@ def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
     return handler
 
 
-class _Resolver:
-    def __init__(self, template: dict[str, Any], stand_ins: Mapping[str, str], parameters: Mapping[str, str]):
-        self._parameters = {
-            name: str(parameters.get(name, definition.get("Default", "")))
-            for name, definition in template.get("Parameters", {}).items()
-        }
-        self._stand_ins = stand_ins
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """SAM's Globals: maps are merged (recursively), anything else is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping) and not _is_intrinsic(value):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
-    def resolve(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            return value
-        if "Ref" in value:
-            return self._lookup(value["Ref"])
-        if "Fn::GetAtt" in value:
-            return self._lookup(".".join(value["Fn::GetAtt"]))
-        if "Fn::Sub" in value:
-            return _SUB_VARIABLE.sub(lambda match: self._lookup(match.group(1)), value["Fn::Sub"])
-        raise ValueError(f"unsupported intrinsic function for local runs: {sorted(value)}")
 
-    def _lookup(self, name: str) -> str:
-        if name in self._parameters:
-            return self._parameters[name]
-        if name in self._stand_ins:
-            return self._stand_ins[name]
-        raise KeyError(f"template reference {name!r} has no local stand-in")
+def _is_intrinsic(value: Mapping[str, Any]) -> bool:
+    return len(value) == 1 and next(iter(value)).startswith(("Fn::", "Ref"))

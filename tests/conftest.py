@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 
 import pytest
 from hypothesis import settings
 
 from local.backends import DEMO_ACCOUNTS
+from sesame_link import deadline
 from tests import canary
 
 pytest_plugins = ["pytester"]
@@ -17,6 +19,14 @@ settings.load_profile("reproducible")
 
 for _token, *_ in DEMO_ACCOUNTS:
     canary.register(_token)
+
+
+@pytest.fixture(autouse=True)
+def _no_deadline_left_over() -> Generator[None, None, None]:
+    """Each test starts outside any invocation: a deadline one test started never bounds another."""
+    token = deadline._deadline.set(math.inf)
+    yield
+    deadline._deadline.reset(token)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -1,4 +1,5 @@
-"""One exception per error code of DESIGN.md. Messages never carry the token or any input."""
+"""One exception per error code of DESIGN.md (and the three every HTTP API needs: not_found,
+method_not_allowed, internal_error). Messages never carry the token or any input."""
 
 from __future__ import annotations
 
@@ -26,6 +27,22 @@ class InvalidRequest(LinkError):
 
 class Unauthenticated(LinkError):
     code, status, title = "unauthenticated", 401, "No tenant in the request's credentials"
+
+
+class ConnectionNotFound(LinkError):
+    code, status, title = "connection_not_found", 404, "No such connection"
+
+
+class RouteNotFound(LinkError):
+    code, status, title = "not_found", 404, "Not found"
+
+
+class MethodNotAllowed(LinkError):
+    code, status, title = "method_not_allowed", 405, "Method not allowed"
+
+    def __init__(self, detail: str, allow: str) -> None:
+        super().__init__(detail)
+        self.allow = allow
 
 
 class PayloadTooLarge(LinkError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -16,8 +16,12 @@ from pydantic import (
     field_serializer,
 )
 
+if TYPE_CHECKING:
+    from sesame_link.domain import ConnectionRecord
+
 REGION_PATTERN = r"^[a-z]{2,6}[0-9]{1,2}$"
-UTC_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"  # linked_at, in answers and in stored secrets alike
+CONNECTION_ID_PATTERN = r"^conn_[0-9a-f]{32}$"
+UTC_TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 _TOKEN = re.compile(r"[!-~]{16,512}")
 
 
@@ -44,6 +48,10 @@ Token = Annotated[
 ]
 # The region becomes part of a hostname: nothing else may pass.
 Region = Annotated[str, Field(pattern=REGION_PATTERN)]
+ConnectionId = Annotated[str, Field(pattern=CONNECTION_ID_PATTERN)]
+Status = Literal["active", "broken"]
+# The conclusive verdicts of a check that break a connection (DESIGN.md's status model).
+StatusReason = Literal["invalid_token", "token_forbidden", "company_changed"]
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
 
 
@@ -80,26 +88,78 @@ class CredentialSubmitted(BaseModel):
     detail: ProvisioningDetail
 
 
+class CheckRequested(BaseModel):
+    """A check queue message, as the sweep sends it: which connection, never a token."""
+
+    model_config = _STRICT
+
+    tenant_id: str = Field(min_length=1, max_length=256)
+    connection_id: ConnectionId
+
+
+class SweepContinuation(BaseModel):
+    """A sweep queue message: where an interrupted sweep goes on (a registry key, no token)."""
+
+    model_config = _STRICT
+
+    tenant: str = Field(min_length=1, max_length=256)
+    connection_id: ConnectionId
+
+
+class ListQuery(BaseModel):
+    """GET /connections' query string."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    limit: int = Field(default=50, ge=1, le=100)
+    cursor: str | None = Field(default=None, min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_.-]+$")
+
+
 class Company(BaseModel):
     id: str
     name: str
 
 
 class Connection(BaseModel):
-    """The confirmation a customer sees: never the token, never the secret's ARN."""
+    """A connection as the API shows it: never the token, never the secret's ARN."""
 
     connection_id: str
     provider: Literal["sesame_hr"] = "sesame_hr"
-    status: Literal["active"] = "active"
+    status: Status
+    status_reason: StatusReason | None
     region: str
     company: Company
     token_hint: str
-    created: bool
     linked_at: datetime
+    checked_at: datetime
 
-    @field_serializer("linked_at")
+    @field_serializer("linked_at", "checked_at")
     def _utc_z(self, value: datetime) -> str:
         return value.strftime(UTC_TIMESTAMP)
+
+    @classmethod
+    def of(cls, record: ConnectionRecord) -> Connection:
+        return cls(
+            connection_id=record.connection_id,
+            status=record.status,
+            status_reason=record.status_reason,
+            region=record.region,
+            company=Company(id=record.company_id, name=record.company_name),
+            token_hint=record.token_hint,
+            linked_at=record.linked_at,
+            checked_at=record.checked_at,
+        )
+
+
+class LinkAnswer(Connection):
+    """The confirmation of a link: the connection, and whether it is new (201) or not (200)."""
+
+    created: bool
+
+
+class ConnectionList(BaseModel):
+    connections: list[Connection]
+    next_cursor: str | None
 
 
 class FieldProblem(BaseModel):

@@ -21,17 +21,39 @@ def record_sesame_latency(milliseconds: float) -> None:
 
 
 def record_outcome(code: str) -> None:
-    """One `Links` count per attempt, by outcome; a batch mixes outcomes, so each is its own metric."""
-    with single_metric(
-        name="Links",
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=NAMESPACE,
-        default_dimensions={"service": SERVICE},
-    ) as metric:
-        metric.add_dimension(name="outcome", value=code)
+    """One `Links` count per link attempt, by outcome."""
+    _count_by("Links", "outcome", code)
+
+
+def record_check(verdict: str) -> None:
+    """One `Checks` count per check, by verdict: active, a broken reason, or the inconclusive code."""
+    _count_by("Checks", "verdict", verdict)
+
+
+def record_unlinked() -> None:
+    metrics.add_metric(name="Unlinks", unit=MetricUnit.Count, value=1)
+
+
+def record_queued(count: int) -> None:
+    metrics.add_metric(name="ChecksQueued", unit=MetricUnit.Count, value=count)
+
+
+def record_internal_error() -> None:
+    metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=1)
 
 
 def record_publish_failure(reason: str) -> None:
     logger.warning("Outcome event not published", extra={"reason": reason})
     metrics.add_metric(name="OutcomePublishFailures", unit=MetricUnit.Count, value=1)
+
+
+def _count_by(name: str, dimension: str, value: str) -> None:
+    """A batch mixes values, so each count is a metric of its own with its dimension."""
+    with single_metric(
+        name=name,
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name=dimension, value=value)

@@ -1,5 +1,7 @@
-"""Outcome events on EventBridge, one per link attempt; nothing when no bus is configured.
-Failures never carry the token; only internal consumers see the secret ARN, on success."""
+"""Events on EventBridge (source `sesame-link`): one per link attempt, one per unlink, one per
+status transition; nothing when no bus is configured. Never a token; only internal consumers see
+the secret ARN, on a successful link. A publish that fails, or that the time left cannot fit,
+is reported through `on_publish_failure` and never undoes what was done."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sesame_link import errors
-from sesame_link.linking import LinkResult
+from sesame_link.domain import ConnectionRecord, timestamp
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
 SOURCE = "sesame-link"
 LINKED = "Sesame Account Linked"
 LINK_FAILED = "Sesame Account Link Failed"
+UNLINKED = "Sesame Account Unlinked"
+BROKEN = "Sesame Account Link Broken"
+RESTORED = "Sesame Account Link Restored"
 
 
 class OutcomePublisher:
@@ -31,17 +36,13 @@ class OutcomePublisher:
         self._bus_name = bus_name
         self._on_publish_failure = on_publish_failure
 
-    def linked(self, tenant: str, result: LinkResult, request_id: str | None) -> None:
-        connection = result.connection
+    def linked(self, record: ConnectionRecord, created: bool, request_id: str | None) -> None:
         self._put(
             LINKED,
             {
-                "tenant_id": tenant,
-                "connection_id": connection.connection_id,
-                "region": connection.region,
-                "company": connection.company.model_dump(),
-                "created": connection.created,
-                "secret_arn": result.secret_arn,
+                **_connection(record),
+                "created": created,
+                "secret_arn": record.secret_arn,
                 "request_id": request_id,
             },
         )
@@ -59,6 +60,17 @@ class OutcomePublisher:
                 "request_id": request_id,
             },
         )
+
+    def unlinked(self, record: ConnectionRecord, request_id: str | None) -> None:
+        self._put(UNLINKED, {**_connection(record), "request_id": request_id})
+
+    def transition(self, record: ConnectionRecord) -> None:
+        """The status a check just gave: broken (with its reason) or restored."""
+        checked = {**_connection(record), "checked_at": timestamp(record.checked_at)}
+        if record.status == "broken":
+            self._put(BROKEN, {**checked, "reason": record.status_reason})
+        else:
+            self._put(RESTORED, checked)
 
     def _put(self, detail_type: str, detail: dict[str, Any]) -> None:
         if self._client is None or not self._bus_name:
@@ -79,3 +91,12 @@ class OutcomePublisher:
             return
         if response.get("FailedEntryCount"):
             self._on_publish_failure(str(response["Entries"][0].get("ErrorCode", "FailedEntry")))
+
+
+def _connection(record: ConnectionRecord) -> dict[str, Any]:
+    return {
+        "tenant_id": record.tenant,
+        "connection_id": record.connection_id,
+        "region": record.region,
+        "company": {"id": record.company_id, "name": record.company_name},
+    }

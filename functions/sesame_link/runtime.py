@@ -1,40 +1,104 @@
-"""What both doors share, built once per execution environment: settings, AWS and HTTP clients
-at module scope, the link service and the outcome publisher."""
+"""The parts each function is made of, built once per execution environment: a handler module
+calls the builders it needs at import, so its clients live at module scope and a function
+creates no client it does not use."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import TYPE_CHECKING, cast
 
-from botocore.config import Config
-from botocore.session import get_session
-
+from sesame_link import aws
+from sesame_link.checking import CheckService
 from sesame_link.config import load_settings
+from sesame_link.connections import ConnectionsService
+from sesame_link.keyed_hash import KeyedHash
 from sesame_link.linking import LinkService
 from sesame_link.observability import record_publish_failure, record_sesame_latency
 from sesame_link.outcomes import OutcomePublisher
-from sesame_link.sesame import SesameClient
-from sesame_link.vault import SecretsManagerVault
+from sesame_link.queues import SqsCheckQueue, SqsSweepContinuations
+from sesame_link.registry import DynamoDbRegistry
+from sesame_link.sesame import SesameClient, new_session
+from sesame_link.sweeping import SweepService
+from sesame_link.vault import SecretsManagerReader, SecretsManagerVault
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
-
-AWS_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    from mypy_boto3_sqs import SQSClient
 
 settings = load_settings()
-# botocore rather than boto3: importing boto3 (s3transfer, resources) adds ~25 ms to a cold start
-# and nothing this service uses.
-botocore_session = get_session()
-secrets_client = cast(
-    "SecretsManagerClient", botocore_session.create_client("secretsmanager", config=AWS_CLIENT_CONFIG)
-)
-service = LinkService(
-    sesame=SesameClient(settings.sesame_api_url, on_latency=record_sesame_latency),
-    vault=SecretsManagerVault(secrets_client, settings.kms_key_id, settings.secret_prefix),
-)
-events_client = (
-    cast("EventBridgeClient", botocore_session.create_client("events", config=AWS_CLIENT_CONFIG))
-    if settings.event_bus_name
-    else None
-)
-outcomes = OutcomePublisher(events_client, settings.event_bus_name, on_publish_failure=record_publish_failure)
+
+
+@cache
+def sesame() -> SesameClient:
+    return SesameClient(settings.sesame_api_url, new_session(), on_latency=record_sesame_latency)
+
+
+@cache
+def secrets_client() -> SecretsManagerClient:
+    return cast("SecretsManagerClient", aws.client("secretsmanager"))
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    return cast("DynamoDBClient", aws.client("dynamodb"))
+
+
+@cache
+def sqs_client() -> SQSClient:
+    return cast("SQSClient", aws.client("sqs"))
+
+
+@cache
+def events_client() -> EventBridgeClient | None:
+    return cast("EventBridgeClient", aws.client("events")) if settings.event_bus_name else None
+
+
+@cache
+def keyed_hash() -> KeyedHash:
+    settings.require("mac_key_id")
+    return KeyedHash(cast("KMSClient", aws.client("kms")), settings.mac_key_id)
+
+
+@cache
+def vault() -> SecretsManagerVault:
+    settings.require("kms_key_id", "secret_prefix")
+    return SecretsManagerVault(secrets_client(), settings.kms_key_id, settings.secret_prefix, keyed_hash())
+
+
+@cache
+def registry() -> DynamoDbRegistry:
+    settings.require("connections_table")
+    return DynamoDbRegistry(dynamodb_client(), settings.connections_table)
+
+
+@cache
+def outcomes() -> OutcomePublisher:
+    return OutcomePublisher(
+        events_client(), settings.event_bus_name, on_publish_failure=record_publish_failure
+    )
+
+
+def link_service() -> LinkService:
+    return LinkService(sesame(), vault(), registry())
+
+
+def connections_service() -> ConnectionsService:
+    return ConnectionsService(registry(), vault(), keyed_hash(), settings.unlink_recovery_days)
+
+
+def check_service() -> CheckService:
+    """The only service that reads secrets, and it writes none."""
+    return CheckService(sesame(), SecretsManagerReader(secrets_client()), registry())
+
+
+def sweep_service() -> SweepService:
+    settings.require("check_queue_url", "sweep_queue_url")
+    return SweepService(
+        registry(),
+        SqsCheckQueue(sqs_client(), settings.check_queue_url),
+        SqsSweepContinuations(sqs_client(), settings.sweep_queue_url),
+        settings.health_check_max_age_hours,
+    )

@@ -1,14 +1,17 @@
-"""Sesame HR client: one token check, and the wrong-region probe after a 401."""
+"""Sesame HR client (requests): one token check, and the wrong-region probe after a 401."""
 
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 
-import urllib3
+import requests
+from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_errors
 
 from sesame_link import errors
@@ -17,9 +20,14 @@ from sesame_link import errors
 KNOWN_REGIONS = ("eu1", "eu2", "eu3", "eu4", "eu5", "br1", "br2", "mx1", "demo1")
 INFO_PATH = "/core/v3/info"
 MAX_BODY_BYTES = 256 * 1024
-CONNECT_TIMEOUT = 3.05
-_HEADERS = {"Accept": "application/json", "User-Agent": "sesame-link/1"}
+CONNECT_TIMEOUT_SECONDS = 3.05
+# Identity: the body is read raw, under the size cap, so it must not arrive compressed.
+_HEADERS = {"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": "sesame-link/1"}
 _COMPANY_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+# getaddrinfo's definite "no such name": anything else (EAI_AGAIN, EAI_FAIL, ...) may pass.
+_NO_SUCH_NAME = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
+)
 
 
 @dataclass(frozen=True)
@@ -28,29 +36,36 @@ class SesameCompany:
     name: str
 
 
+def new_session() -> requests.Session:
+    """A session that nothing in the environment can redirect or listen in on: no proxy, no .netrc,
+    no CA bundle override (trust_env off; certificates are checked against certifi's bundle),
+    no cookies carried from one customer's request to another's, no retries."""
+    session = requests.Session()
+    session.trust_env = False
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    adapter = HTTPAdapter(pool_connections=len(KNOWN_REGIONS) + 1, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session
+
+
 class SesameClient:
     def __init__(
         self,
         base_url: str,
+        session: requests.Session,
         on_latency: Callable[[float], None] = lambda milliseconds: None,
     ) -> None:
         self._base_url = base_url
+        self._session = session
         self._on_latency = on_latency
-        # urllib3 reads no proxy or .netrc from the environment (unlike requests): the token goes
-        # straight to Sesame. No retries and no redirects: each request is one decision of ours.
-        self._http = urllib3.PoolManager(
-            num_pools=len(KNOWN_REGIONS) + 1,
-            retries=False,
-        )
 
     def check(self, token: str, region: str, deadline: float) -> SesameCompany:
-        """Return the company the token belongs to in `region`, or raise a LinkError.
-
-        `deadline` is a time.monotonic() instant: no call outlives it.
-        """
+        """The company the token belongs to in `region`; after a 401, the one other known region
+        that accepts it is suggested. `deadline` is a time.monotonic() instant no call outlives."""
         started = time.monotonic()
         try:
-            return self._company(token, region, deadline)
+            return self.company(token, region, deadline)
         except errors.InvalidToken:
             suggested = self._probe_other_regions(token, region, deadline)
             if suggested:
@@ -61,10 +76,10 @@ class SesameClient:
         finally:
             self._on_latency((time.monotonic() - started) * 1000)
 
-    def _company(self, token: str, region: str, deadline: float) -> SesameCompany:
-        response = self._get_info(token, region, deadline)
-        try:
-            status = response.status
+    def company(self, token: str, region: str, deadline: float) -> SesameCompany:
+        """One request: the token's company in `region`, or the LinkError Sesame's answer means."""
+        with self._get_info(token, region, deadline) as response:
+            status = response.status_code
             if status == 200:
                 return _parse_company(_read_body(response, deadline))
             if status == 401:
@@ -77,33 +92,29 @@ class SesameClient:
                     _retry_after(response.headers.get("Retry-After")),
                 )
             raise errors.SesameUnavailable(f"Sesame answered HTTP {status}.")
-        finally:
-            # A body read to its end has already given the connection back to the pool.
-            response.close()
-            response.release_conn()
 
-    def _get_info(self, token: str, region: str, deadline: float) -> urllib3.BaseHTTPResponse:
+    def _get_info(self, token: str, region: str, deadline: float) -> requests.Response:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise errors.SesameTimeout("No time left to ask Sesame.")
-        url = self._base_url.format(region=region) + INFO_PATH
         try:
-            return self._http.request(
-                "GET",
-                url,
+            return self._session.get(
+                self._base_url.format(region=region) + INFO_PATH,
                 headers={**_HEADERS, "Authorization": f"Bearer {token}"},
-                timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, remaining), read=remaining),
-                redirect=False,
-                preload_content=False,
+                timeout=(min(CONNECT_TIMEOUT_SECONDS, remaining), remaining),
+                allow_redirects=False,
+                stream=True,
             )
-        except urllib3_errors.NameResolutionError:
-            raise errors.UnknownRegion(f"There is no Sesame host for region {region}.") from None
-        except urllib3_errors.NewConnectionError:  # a ConnectTimeoutError subclass, yet not a timeout
+        except requests.ConnectionError as exc:
+            if _is_no_such_name(exc):
+                raise errors.UnknownRegion(f"There is no Sesame host for region {region}.") from None
+            if isinstance(exc, requests.ConnectTimeout):
+                raise errors.SesameTimeout("Sesame did not answer in time.") from None
             raise errors.SesameUnavailable("The connection to Sesame failed.") from None
-        except urllib3_errors.TimeoutError:
+        except requests.Timeout:
             raise errors.SesameTimeout("Sesame did not answer in time.") from None
-        except (urllib3_errors.HTTPError, OSError):
-            raise errors.SesameUnavailable("The connection to Sesame failed.") from None
+        except requests.RequestException:
+            raise errors.SesameUnavailable("The request to Sesame failed.") from None
 
     def _probe_other_regions(self, token: str, region: str, deadline: float) -> str | None:
         others = [other for other in KNOWN_REGIONS if other != region]
@@ -114,19 +125,33 @@ class SesameClient:
 
     def _accepts(self, token: str, region: str, deadline: float) -> bool:
         try:
-            self._company(token, region, deadline)
+            self.company(token, region, deadline)
         except errors.LinkError:
             return False
         return True
 
 
-def _read_body(response: urllib3.BaseHTTPResponse, deadline: float) -> bytes:
-    """Read the body within the deadline and a size cap: a trickling server cannot hold us.
+def _is_no_such_name(exc: BaseException) -> bool:
+    """requests wraps urllib3's MaxRetryError, which wraps NameResolutionError, which wraps the
+    resolver's gaierror: follow the chain to it."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, socket.gaierror):
+            return cause.errno in _NO_SUCH_NAME
+        reason = getattr(cause, "reason", None)
+        cause = reason if isinstance(reason, BaseException) else (cause.__cause__ or cause.__context__)
+    return False
 
+
+def _read_body(response: requests.Response, deadline: float) -> bytes:
+    """Read the body within the deadline and a size cap: a trickling server cannot hold us.
     read1 returns whatever has arrived, so the deadline is checked between reads."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise errors.SesameUnavailable("Sesame's answer is too large.")
     body = bytearray()
     try:
-        while chunk := response.read1(16384):
+        while chunk := response.raw.read1(16384):
             body += chunk
             if len(body) > MAX_BODY_BYTES:
                 raise errors.SesameUnavailable("Sesame's answer is too large.")

@@ -19,14 +19,26 @@ from typing import Any
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from local.backends import LocalBackends, apply_environment, local_function_spec, start_local_backends
+from local.backends import (
+    LOCAL_STACK,
+    LocalBackends,
+    apply_environment,
+    local_function_spec,
+    start_local_backends,
+)
 from local.environments import InProcessEnvironment
-from local.gateway import LocalGateway, http_api_event
+from local.gateway import LocalGateway, api_routes, http_api_event, route_for
 from local.lambda_context import LocalLambdaContext
 from local.template import FunctionSpec, load_handler
+from sesame_link import deadline
+from sesame_link.linking import STORAGE_RESERVE_SECONDS
 from tests import canary
 
 ROOT = Path(__file__).resolve().parents[2]
+# The template's default: one prefix per stack, so that two stacks never share secrets.
+SECRET_PREFIX = f"sesame-link/{LOCAL_STACK}"
+# Lambda time that leaves a link's Sesame check a 1 s budget (the rest is kept for storage).
+ONE_SECOND_FOR_SESAME = 1.0 + STORAGE_RESERVE_SECONDS + deadline.ANSWER_RESERVE_SECONDS
 
 
 @contextmanager
@@ -82,12 +94,13 @@ def local_run(*arguments: str, environment: dict[str, str] | None = None) -> Ite
 def backends() -> Iterator[LocalBackends]:
     started = start_local_backends()
     yield started
-    assert_no_token_in_non_secret_fields(started)
+    assert_no_token_outside_secret_values(started)
     started.stop()
 
 
-def assert_no_token_in_non_secret_fields(backends: LocalBackends) -> None:
-    """Session end: of all the secrets the tests left, only the secret values may hold a token."""
+def assert_no_token_outside_secret_values(backends: LocalBackends) -> None:
+    """Session end: of all that the tests left behind, only secret values may hold a token: not a
+    secret's name, description or tags, not the registry, not a message left in any queue."""
     client = backends.client("secretsmanager")
     listed = [
         secret
@@ -98,6 +111,28 @@ def assert_no_token_in_non_secret_fields(backends: LocalBackends) -> None:
         [{key: secret.get(key) for key in ("Name", "Description", "Tags", "ARN")} for secret in listed]
     )
     assert canary.leaked_in(visible) == 0, "a token is in a secret's name, description or tags"
+    registry = registry_items(backends)
+    assert registry or not listed, "secrets were stored but nothing registered: the scan proves nothing"
+    assert canary.leaked_in(json.dumps(registry, default=str)) == 0, "a token is in the registry"
+    for queue in ("CheckQueue", "SweepQueue", "CheckDeadLetterQueue", "SweepDeadLetterQueue"):
+        assert canary.leaked_in(json.dumps(peek(backends, queue))) == 0, f"a token is in {queue}"
+
+
+def registry_items(backends: LocalBackends) -> list[dict[str, Any]]:
+    dynamodb = backends.client("dynamodb")
+    table = backends.resources["ConnectionsTable"]
+    return [
+        item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]
+    ]
+
+
+def peek(backends: LocalBackends, queue: str) -> list[str]:
+    """The bodies of the messages visible in a queue of the local stack, left in place."""
+    sqs = backends.client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=backends.resources[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
+    ).get("Messages", [])
+    return [message["Body"] for message in messages]
 
 
 @pytest.fixture(scope="session")
@@ -113,8 +148,14 @@ def link_handler(link_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dic
 
 
 @pytest.fixture(scope="session")
-def gateway(link_handler: Any, link_spec: FunctionSpec) -> Iterator[LocalGateway]:
-    started = LocalGateway(InProcessEnvironment(link_handler, link_spec)).start()
+def gateway(
+    link_handler: Any, link_spec: FunctionSpec, check_handler: Any, check_spec: FunctionSpec
+) -> Iterator[LocalGateway]:
+    functions = {
+        "LinkFunction": InProcessEnvironment(link_handler, link_spec),
+        "CheckFunction": InProcessEnvironment(check_handler, check_spec),
+    }
+    started = LocalGateway(functions).start()
     yield started
     started.stop()
 
@@ -183,14 +224,45 @@ def post_link(link_handler: Any, link_spec: FunctionSpec) -> Callable[..., Answe
             claims,
             "127.0.0.1",
         )
-        result = link_handler(event, LocalLambdaContext(link_spec, timeout_seconds))
-        text = result.get("body") or ""
-        # Every answer, whatever its status: no registered token may come back in a body.
-        assert canary.leaked_in(text) == 0, "a token came back in an answer body"
-        body_json = json.loads(text) if text else {}
-        return Answer(result["statusCode"], result.get("headers") or {}, body_json, text)
+        return answer_of(link_handler(event, LocalLambdaContext(link_spec, timeout_seconds)))
 
     return post
+
+
+def answer_of(result: dict[str, Any]) -> Answer:
+    text = result.get("body") or ""
+    # Every answer, whatever its status: no registered token may come back in a body.
+    assert canary.leaked_in(text) == 0, "a token came back in an answer body"
+    body_json = json.loads(text) if text else {}
+    return Answer(result["statusCode"], result.get("headers") or {}, body_json, text)
+
+
+@pytest.fixture
+def api(
+    link_handler: Any, link_spec: FunctionSpec, check_handler: Any, check_spec: FunctionSpec
+) -> Callable[..., Answer]:
+    """Any request to the HTTP API, routed as API Gateway routes it (template.yaml's routes, then
+    $default) to the real handler, in this process."""
+    routes = api_routes()
+    functions = {"LinkFunction": (link_handler, link_spec), "CheckFunction": (check_handler, check_spec)}
+
+    def call(
+        method: str,
+        target: str,
+        tenant: str | None,
+        *,
+        body: Any = None,
+        timeout_seconds: float | None = None,
+    ) -> Answer:
+        route, parameters = route_for(routes, method, target.split("?", 1)[0])
+        payload = json.dumps(body).encode() if body is not None else b""
+        claims = {"sub": tenant} if tenant is not None else None
+        headers = {"content-type": "application/json"} if payload else {}
+        event = http_api_event(method, target, headers, payload, claims, "127.0.0.1", route, parameters)
+        handler, spec = functions[route.function]
+        return answer_of(handler(event, LocalLambdaContext(spec, timeout_seconds)))
+
+    return call
 
 
 def secrets_of(backends: LocalBackends, tenant_key: str) -> list[dict[str, Any]]:
@@ -213,7 +285,13 @@ def inject_aws_error(link_handler: Any) -> Iterator[Callable[..., None]]:
     parsed by botocore as any other: moto cannot fail on throttling, KMS state or EventBridge."""
     from sesame_link import runtime  # noqa: PLC0415 - imported by link_handler first
 
-    clients = {"secrets-manager": runtime.secrets_client, "eventbridge": runtime.events_client}
+    clients = {
+        "secrets-manager": runtime.secrets_client(),
+        "eventbridge": runtime.events_client(),
+        "dynamodb": runtime.dynamodb_client(),
+        "sqs": runtime.sqs_client(),
+        "kms": runtime.keyed_hash()._kms,
+    }
     injected: list[tuple[Any, str, Callable[..., AWSResponse]]] = []
 
     def inject(code: str, operation: str = "secrets-manager.CreateSecret") -> None:
@@ -240,6 +318,26 @@ def provisioning_spec(backends: LocalBackends, link_spec: FunctionSpec) -> Funct
 @pytest.fixture(scope="session")
 def provisioning_handler(provisioning_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
     return load_handler(provisioning_spec)
+
+
+@pytest.fixture(scope="session")
+def check_spec(backends: LocalBackends, link_spec: FunctionSpec) -> FunctionSpec:
+    return local_function_spec("CheckFunction", backends)
+
+
+@pytest.fixture(scope="session")
+def check_handler(check_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    return load_handler(check_spec)
+
+
+@pytest.fixture(scope="session")
+def sweep_spec(backends: LocalBackends, link_spec: FunctionSpec) -> FunctionSpec:
+    return local_function_spec("SweepFunction", backends)
+
+
+@pytest.fixture(scope="session")
+def sweep_handler(sweep_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    return load_handler(sweep_spec)
 
 
 @pytest.fixture(scope="session")

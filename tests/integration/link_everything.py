@@ -13,6 +13,7 @@ from local.gateway import http_api_event
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
 from local.template import load_handler
+from tests.integration.conftest import ONE_SECOND_FOR_SESAME
 
 
 def main() -> None:
@@ -29,7 +30,7 @@ def main() -> None:
         event = http_api_event(
             "POST", "/connections", {"content-type": "application/json"}, raw, claims, "::1"
         )
-        return int(handler(event, LocalLambdaContext(spec, 5))["statusCode"])
+        return int(handler(event, LocalLambdaContext(spec, ONE_SECOND_FOR_SESAME))["statusCode"])
 
     statuses = [
         post({"token": token, "region": "eu1"}),
@@ -71,7 +72,7 @@ def provision_batch(backends: LocalBackends, token: str) -> list[dict[str, str]]
     event = sqs_event_of(
         [json.dumps({"detail-type": "Sesame Credential Submitted", "detail": detail}) for detail in details]
     )
-    return list(handler(event, LocalLambdaContext(spec, 5))["batchItemFailures"])
+    return list(handler(event, LocalLambdaContext(spec))["batchItemFailures"])
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from local.backends import DEMO_ACCOUNTS, local_client
-from tests.integration.conftest import local_run
+from tests.integration.conftest import SECRET_PREFIX, local_run
 from tests.integration.test_local_gateway import unsigned_jwt
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,9 @@ def link_all_at_once(url: str, tenants: list[str]) -> list[requests.Response]:
 
 def secret_names(aws: str, tenant_prefix: str) -> list[str]:
     listed = local_client(aws, "secretsmanager").list_secrets(MaxResults=100)["SecretList"]
-    return [secret["Name"] for secret in listed if secret["Name"].startswith(f"sesame-link/{tenant_prefix}")]
+    return [
+        secret["Name"] for secret in listed if secret["Name"].startswith(f"{SECRET_PREFIX}/{tenant_prefix}")
+    ]
 
 
 def test_one_tenant_linking_one_company_32_times_at_once_gets_one_secret(running: dict[str, str]) -> None:

@@ -129,7 +129,7 @@ def test_http_handler_survives_anything(
             token_claims,
             "198.51.100.7",
         )
-        result = link_handler(event, LocalLambdaContext(link_spec, timeout_seconds=6))
+        result = link_handler(event, LocalLambdaContext(link_spec))
         assert result["statusCode"] < 500, result
         if result["statusCode"] >= 400:
             assert result["headers"]["Content-Type"] == "application/problem+json"
@@ -161,9 +161,7 @@ def test_provisioning_handler_survives_anything(
     @budget(PROVISIONING_CASES)
     @given(batch=st.lists(record_bodies, min_size=1, max_size=5))
     def check(batch: list[str]) -> None:
-        result = provisioning_handler(
-            sqs_event_of(batch), LocalLambdaContext(provisioning_spec, timeout_seconds=6)
-        )
+        result = provisioning_handler(sqs_event_of(batch), LocalLambdaContext(provisioning_spec))
         assert result == {"batchItemFailures": []}  # nothing retryable can come of hostile input
 
     check()

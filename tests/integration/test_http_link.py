@@ -15,8 +15,8 @@ from local.backends import LocalBackends
 from local.gateway import http_api_event
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
-from sesame_link.linking import tenant_key
-from tests.integration.conftest import Account, Answer, secrets_of
+from sesame_link.domain import tenant_key
+from tests.integration.conftest import ONE_SECOND_FOR_SESAME, SECRET_PREFIX, Account, Answer, secrets_of
 
 pytestmark = pytest.mark.integration
 
@@ -50,13 +50,15 @@ def test_a_good_token_is_stored_encrypted_and_confirmed(
     assert answer.body["company"] == {"id": account.company_id, "name": account.company_name}
     assert answer.body["token_hint"] == "…" + account.token[-4:]
     assert answer.body["created"] is True
+    assert answer.body["status_reason"] is None
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", answer.body["linked_at"])
+    assert answer.body["checked_at"] == answer.body["linked_at"]
     assert re.fullmatch(r"conn_[0-9a-f]{32}", answer.body["connection_id"])
     assert account.token not in answer.raw
     assert "arn:" not in answer.raw
 
     [secret] = secrets_of(backends, tenant_key(tenant))
-    assert secret["Name"] == f"sesame-link/{tenant_key(tenant)}/sesame/{account.company_id}"
+    assert secret["Name"] == f"{SECRET_PREFIX}/{tenant_key(tenant)}/sesame/{account.company_id}"
     assert secret["KmsKeyId"] == backends.key_arn
     assert {tag["Key"]: tag["Value"] for tag in secret["Tags"]} == {
         "sesame-link:tenant": tenant_key(tenant),
@@ -67,28 +69,41 @@ def test_a_good_token_is_stored_encrypted_and_confirmed(
     stored = json.loads(
         backends.client("secretsmanager").get_secret_value(SecretId=secret["ARN"])["SecretString"]
     )
+    # Only what is stable: the same link again gives the same value (and version).
     assert stored == {
         "token": account.token,
         "region": "eu1",
         "company_id": account.company_id,
         "company_name": account.company_name,
-        "linked_at": answer.body["linked_at"],
     }
 
 
-def test_relinking_rotates_the_same_connection(
+def versions_of(backends: LocalBackends, tenant: str) -> dict[str, list[str]]:
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    listed = backends.client("secretsmanager").list_secret_version_ids(SecretId=secret["ARN"])["Versions"]
+    return {version["VersionId"]: version["VersionStages"] for version in listed}
+
+
+def current_token(backends: LocalBackends, tenant: str) -> str:
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    current = backends.client("secretsmanager").get_secret_value(
+        SecretId=secret["ARN"], VersionStage="AWSCURRENT"
+    )
+    return str(json.loads(current["SecretString"])["token"])
+
+
+def test_linking_again_with_the_same_token_writes_no_new_version(
     post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
 ) -> None:
     account = new_account()
-    first = post_link({"token": account.token, "region": "eu1"}, tenant)
-    second = post_link({"token": account.token, "region": "eu1"}, tenant)
+    answers = [post_link({"token": account.token, "region": "eu1"}, tenant) for _ in range(3)]
 
-    assert (first.status, second.status) == (201, 200)
-    assert second.body["connection_id"] == first.body["connection_id"]
-    assert second.body["created"] is False
-    [secret] = secrets_of(backends, tenant_key(tenant))
-    versions = backends.client("secretsmanager").list_secret_version_ids(SecretId=secret["ARN"])["Versions"]
-    assert len(versions) == 2
+    assert [answer.status for answer in answers] == [201, 200, 200]
+    assert {answer.body["connection_id"] for answer in answers} == {answers[0].body["connection_id"]}
+    assert {answer.body["linked_at"] for answer in answers} == {answers[0].body["linked_at"]}
+    [(version, stages)] = versions_of(backends, tenant).items()
+    assert stages == ["AWSCURRENT"]
+    assert account.token not in version
 
 
 def test_a_new_token_for_the_same_company_replaces_the_stored_one(
@@ -100,10 +115,38 @@ def test_a_new_token_for_the_same_company_replaces_the_stored_one(
     backends.sesame.add_account(rotated.token, "eu1", account.company_id, account.company_name)
     answer = post_link({"token": rotated.token, "region": "eu1"}, tenant)
 
-    assert answer.status == 200
-    [secret] = secrets_of(backends, tenant_key(tenant))
-    value = backends.client("secretsmanager").get_secret_value(SecretId=secret["ARN"])["SecretString"]
-    assert json.loads(value)["token"] == rotated.token
+    assert (answer.status, answer.body["created"]) == (200, False)
+    assert current_token(backends, tenant) == rotated.token
+    assert sorted(versions_of(backends, tenant).values()) == [["AWSCURRENT"], ["AWSPREVIOUS"]]
+
+
+def test_an_earlier_token_linked_again_becomes_current_without_a_new_version(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    first = new_account()
+    second = new_account()
+    backends.sesame.add_account(second.token, "eu1", first.company_id, first.company_name)
+    for account in (first, second, first):
+        assert post_link({"token": account.token, "region": "eu1"}, tenant).status in (200, 201)
+
+    assert current_token(backends, tenant) == first.token
+    assert len(versions_of(backends, tenant)) == 2
+
+
+def test_a_secret_of_that_name_under_another_key_is_never_written(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str, link_spec: Any
+) -> None:
+    account = new_account()
+    name = f"{link_spec.environment['SECRET_PREFIX']}/{tenant_key(tenant)}/sesame/{account.company_id}"
+    other_key = backends.client("kms").create_key(Description="someone else's key")["KeyMetadata"]["Arn"]
+    secrets = backends.client("secretsmanager")
+    secrets.create_secret(Name=name, SecretString="someone else's value", KmsKeyId=other_key)
+
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+
+    assert_problem(answer, 500, "storage_failed")
+    assert secrets.get_secret_value(SecretId=name)["SecretString"] == "someone else's value"
+    assert len(versions_of(backends, tenant)) == 1
 
 
 def test_tenants_are_isolated(post_link: Post, new_account: NewAccount, backends: LocalBackends) -> None:
@@ -117,8 +160,8 @@ def test_tenants_are_isolated(post_link: Post, new_account: NewAccount, backends
         secret["Name"] for tenant in ("tenant-one", "tenant-two") for secret in secrets_of(backends, tenant)
     }
     assert names == {
-        f"sesame-link/tenant-one/sesame/{account.company_id}",
-        f"sesame-link/tenant-two/sesame/{account.company_id}",
+        f"{SECRET_PREFIX}/tenant-one/sesame/{account.company_id}",
+        f"{SECRET_PREFIX}/tenant-two/sesame/{account.company_id}",
     }
 
 
@@ -284,8 +327,9 @@ def test_sesame_failures_give_their_code_and_store_nothing(
 ) -> None:
     account = new_account()
     backends.sesame.set_fault("eu1", fault)
-    # 5 s of Lambda time leaves the Sesame check a 1 s budget.
-    answer = post_link({"token": account.token, "region": "eu1"}, tenant, timeout_seconds=5)
+    answer = post_link(
+        {"token": account.token, "region": "eu1"}, tenant, timeout_seconds=ONE_SECOND_FOR_SESAME
+    )
     assert_problem(answer, status, code, retryable)
     assert_nothing_stored(backends, tenant)
 

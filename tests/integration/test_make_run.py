@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from local.backends import DEMO_ACCOUNTS, local_client
-from tests.integration.conftest import ROOT, local_run
+from tests.integration.conftest import ROOT, SECRET_PREFIX, local_run
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ def test_the_demo_token_links_then_relinks_into_the_local_secrets_manager(runnin
     assert second.json()["connection_id"] == first.json()["connection_id"]
     secrets = local_client(running["aws"], "secretsmanager").list_secrets()["SecretList"]
     assert [(secret["Name"], secret["KmsKeyId"]) for secret in secrets] == [
-        (f"sesame-link/demo-tenant/sesame/{company_id}", running["key"])
+        (f"{SECRET_PREFIX}/demo-tenant/sesame/{company_id}", running["key"])
     ]
     value = local_client(running["aws"], "secretsmanager").get_secret_value(SecretId=secrets[0]["ARN"])
     assert json.loads(value["SecretString"])["token"] == token
@@ -56,13 +56,9 @@ def test_the_wrong_region_demo_suggests_the_right_one(running: dict[str, str]) -
     assert answer.json()["suggested_region"] == region
 
 
-@pytest.mark.parametrize(
-    "given", [{}, {"AWS_PROFILE": "prod"}, {"KMS_KEY_ID": "arn:aws:kms:eu-west-1:1:key/x"}]
-)
-def test_live_mode_needs_a_named_profile_and_a_key(given: dict[str, str]) -> None:
-    environment = {
-        name: value for name, value in os.environ.items() if name not in ("AWS_PROFILE", "KMS_KEY_ID")
-    }
+@pytest.mark.parametrize("given", [{}, {"AWS_PROFILE": "prod"}, {"STACK": "sesame-link-prod"}])
+def test_live_mode_needs_a_named_profile_and_a_stack(given: dict[str, str]) -> None:
+    environment = {name: value for name, value in os.environ.items() if name not in ("AWS_PROFILE", "STACK")}
     child = subprocess.run(
         [sys.executable, "-m", "local.run", "--live", "--port", "0"],
         cwd=ROOT,
@@ -73,4 +69,4 @@ def test_live_mode_needs_a_named_profile_and_a_key(given: dict[str, str]) -> Non
         check=False,
     )
     assert child.returncode != 0
-    assert "needs AWS_PROFILE=<profile> and KMS_KEY_ID=<key arn>" in child.stderr
+    assert "needs AWS_PROFILE=<profile> and STACK=<stack name>" in child.stderr

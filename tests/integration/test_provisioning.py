@@ -16,9 +16,10 @@ from local.event_source import poll_once, sqs_event_of
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
 from local.template import FunctionSpec
-from sesame_link.linking import tenant_key
+from sesame_link.domain import tenant_key
+from sesame_link.linking import SESAME_BUDGET_SECONDS
 from tests import canary
-from tests.integration.conftest import Account, secrets_of
+from tests.integration.conftest import SECRET_PREFIX, Account, secrets_of
 
 pytestmark = pytest.mark.integration
 
@@ -95,7 +96,7 @@ def test_a_mixed_batch_stores_one_and_retries_only_the_retryable(
     busy_ids = [r["messageId"] for r in event["Records"] if busy.token in r["body"]]
     assert result == {"batchItemFailures": [{"itemIdentifier": busy_ids[0]}]}
     assert [s["Name"] for s in secrets_of(backends, tenant_key(tenant))] == [
-        f"sesame-link/{tenant_key(tenant)}/sesame/{good.company_id}"
+        f"{SECRET_PREFIX}/{tenant_key(tenant)}/sesame/{good.company_id}"
     ]
 
     # Sesame recovers; only the retryable record comes back, and is linked.
@@ -114,7 +115,7 @@ def test_a_mixed_batch_stores_one_and_retries_only_the_retryable(
     ("region_fault", "retryable"),
     [
         (Fault(status=429), True),
-        (Fault(delay_seconds=1.5), True),
+        (Fault(delay_seconds=SESAME_BUDGET_SECONDS + 0.5), True),
         (Fault(status=403), False),
     ],
 )
@@ -131,7 +132,7 @@ def test_retryable_means_reported_and_permanent_means_dropped(
     backends.sesame.set_fault("eu1", region_fault)
     result = provisioning_handler(
         sqs_event_of([json.dumps(submitted(tenant, account.token, "eu1"))]),
-        LocalLambdaContext(provisioning_spec, timeout_seconds=5),
+        LocalLambdaContext(provisioning_spec),
     )
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}] if retryable else []}
 

@@ -21,7 +21,7 @@ from local.backends import SIMULATED_REGIONS
 from local.dns import install_local_resolver, simulated_sesame_url
 from local.sesame_sim import Fault, SesameSimulator
 from sesame_link import errors
-from sesame_link.sesame import KNOWN_REGIONS, SesameClient
+from sesame_link.sesame import KNOWN_REGIONS, SesameClient, new_session
 from tests import canary
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def sim(simulator: SesameSimulator) -> Iterator[SesameSimulator]:
 
 @pytest.fixture
 def client(simulator: SesameSimulator) -> SesameClient:
-    return SesameClient(simulated_sesame_url(simulator.port))
+    return SesameClient(simulated_sesame_url(simulator.port), new_session())
 
 
 def account(sim: SesameSimulator, region: str = "eu1", name: str = "Acme") -> tuple[str, str]:
@@ -238,7 +238,9 @@ def impostor(tmp_path: Path) -> Iterator[SesameSimulator]:
 def test_a_host_whose_certificate_is_not_trusted_never_gets_the_token(impostor: SesameSimulator) -> None:
     token, _ = account(impostor)
     with pytest.raises(errors.SesameUnavailable):
-        SesameClient(f"https://127.0.0.1:{impostor.port}/{{region}}").check(token, "eu1", soon())
+        SesameClient(f"https://127.0.0.1:{impostor.port}/{{region}}", new_session()).check(
+            token, "eu1", soon()
+        )
     assert impostor.seen() == []
 
 
@@ -249,7 +251,10 @@ def test_proxy_variables_are_ignored(sim: SesameSimulator, monkeypatch: pytest.M
         for variable in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY"):
             monkeypatch.setenv(variable, f"http://127.0.0.1:{proxy.getsockname()[1]}")
         token, company_id = account(sim)
-        assert SesameClient(simulated_sesame_url(sim.port)).check(token, "eu1", soon()).id == company_id
+        assert (
+            SesameClient(simulated_sesame_url(sim.port), new_session()).check(token, "eu1", soon()).id
+            == company_id
+        )
         with pytest.raises(TimeoutError):
             proxy.accept()
     finally:

@@ -21,7 +21,7 @@ def test_no_outcome_writes_the_token_to_any_output() -> None:
     child = subprocess.run(
         [sys.executable, "-m", "tests.integration.link_everything"],
         cwd=ROOT,
-        env={**os.environ, "CANARY_TOKEN": token, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "CANARY_TOKEN": token, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}"},
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,5 +1,6 @@
 """The canary itself can fail: a test that prints a registered token is turned red."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_test_that_prints_a_registered_token_fails(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    monkeypatch.setenv("PYTHONPATH", f"{ROOT}{os.pathsep}{ROOT / 'functions'}")
     pytester.makeconftest("from tests.conftest import pytest_runtest_makereport  # noqa: F401\n")
     pytester.makepyfile(
         """

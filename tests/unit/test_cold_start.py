@@ -15,12 +15,31 @@ FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 REPORT = "import gc, json; print(json.dumps([gc.isenabled(), gc.get_freeze_count()]))"
 
 
-@pytest.mark.parametrize("module", ["sesame_link.handlers.api", "sesame_link.handlers.provisioning"])
+# What the handlers read at import; nothing is called.
+ENVIRONMENT = {
+    "KMS_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:key/import-only",
+    "MAC_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:key/import-only-mac",
+    "CONNECTIONS_TABLE": "import-only",
+    "CHECK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/import-only",
+    "SWEEP_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/import-only-sweep",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+}
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "sesame_link.handlers.api",
+        "sesame_link.handlers.provisioning",
+        "sesame_link.handlers.check",
+        "sesame_link.handlers.sweep",
+    ],
+)
 def test_loading_a_handler_leaves_the_collector_running_and_the_loaded_objects_frozen(module: str) -> None:
     child = subprocess.run(
         [sys.executable, "-c", f"import {module}; {REPORT}"],
         cwd=FUNCTIONS,
-        env={**os.environ, "KMS_KEY_ID": "alias/sesame-link", "AWS_DEFAULT_REGION": "eu-west-1"},
+        env={**os.environ, **ENVIRONMENT},
         capture_output=True,
         text=True,
         timeout=60,

@@ -1,105 +1,112 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import count
 
 import pytest
 
-from sesame_link import errors
-from sesame_link.linking import (
-    SESAME_BUDGET_SECONDS,
-    STORAGE_RESERVE_SECONDS,
-    Credential,
-    LinkService,
-    StoredSecret,
-    connection_id,
-    parse_tenant,
-    tenant_key,
-)
+from sesame_link import deadline, errors
+from sesame_link.domain import connection_id, parse_tenant, tenant_key
+from sesame_link.linking import SESAME_BUDGET_SECONDS, STORAGE_RESERVE_SECONDS, LinkService
 from sesame_link.models import LinkRequest
-from sesame_link.sesame import SesameCompany
 from tests import canary
+from tests.unit.fakes import FakeRegistry, FakeSesame, FakeVault
 
-NOW = datetime(2026, 11, 28, 10, 0, 0, 123456, tzinfo=UTC)
-
-
-@dataclass
-class FakeSesame:
-    company: SesameCompany = field(
-        default_factory=lambda: SesameCompany(id="c0ffee00-0000-4000-8000-000000000001", name="Acme")
-    )
-    error: errors.LinkError | None = None
-    deadlines: list[float] = field(default_factory=list)
-
-    def check(self, token: str, region: str, deadline: float) -> SesameCompany:
-        self.deadlines.append(deadline)
-        if self.error:
-            raise self.error
-        return self.company
+START = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
 
 
-@dataclass
-class FakeVault:
-    stored: dict[tuple[str, str], Credential] = field(default_factory=dict)
+class Context:
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
-    def store(self, credential: Credential) -> StoredSecret:
-        key = (credential.tenant, credential.company_id)
-        created = key not in self.stored
-        self.stored[key] = credential
-        return StoredSecret(arn=f"arn:fake:{key}", created=created)
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
 
 
 def link_request(token: str, region: str = "eu1") -> LinkRequest:
     return LinkRequest.model_validate({"token": token, "region": region})
 
 
-def service(sesame: FakeSesame, vault: FakeVault) -> LinkService:
-    return LinkService(sesame, vault, clock=lambda: NOW)
+def minutes() -> object:
+    ticks = count()
+    return lambda: START + timedelta(minutes=next(ticks))
 
 
-def test_link_stores_the_credential_and_confirms_without_the_token() -> None:
-    token, sesame, vault = canary.new_token(), FakeSesame(), FakeVault()
-    result = service(sesame, vault).link(link_request(token), "tenant-a", remaining_seconds=15)
+def service(sesame: FakeSesame, vault: FakeVault, registry: FakeRegistry) -> LinkService:
+    return LinkService(sesame, vault, registry, clock=minutes())  # type: ignore[arg-type]
 
-    stored = vault.stored[("tenant-a", sesame.company.id)]
+
+def test_link_stores_the_credential_and_registers_the_connection_without_the_token() -> None:
+    token, sesame, vault, registry = canary.new_token(), FakeSesame(), FakeVault(), FakeRegistry()
+    result = service(sesame, vault, registry).link(link_request(token), "tenant-a")
+
+    [stored] = vault.secrets.values()
     assert (stored.token, stored.region, stored.company_name) == (token, "eu1", "Acme")
-    assert stored.linked_at == NOW.replace(microsecond=0)
-    body = result.connection.model_dump_json()
-    assert token not in body
-    assert result.connection.token_hint == "…" + token[-4:]
-    assert result.connection.created is True
-    assert '"linked_at":"2026-11-28T10:00:00Z"' in body
+    [entry] = registry.entries.values()
+    assert entry == result.connection
+    assert token not in repr(entry)
+    assert entry.token_hint == "…" + token[-4:]
+    assert (entry.status, entry.status_reason) == ("active", None)
+    assert entry.linked_at == entry.checked_at == START
+    assert entry.secret_arn == next(iter(vault.secrets))
+    assert result.created is True
 
 
-def test_relink_is_the_same_connection_not_a_new_one() -> None:
-    sesame, vault = FakeSesame(), FakeVault()
-    first = service(sesame, vault).link(link_request(canary.new_token()), "tenant-a", 15)
-    second = service(sesame, vault).link(link_request(canary.new_token()), "tenant-a", 15)
-    assert second.connection.connection_id == first.connection.connection_id
-    assert (first.connection.created, second.connection.created) == (True, False)
+def test_linking_again_is_the_same_connection_and_keeps_linked_at_when_nothing_changed() -> None:
+    token, sesame, vault, registry = canary.new_token(), FakeSesame(), FakeVault(), FakeRegistry()
+    links = service(sesame, vault, registry)
+    first = links.link(link_request(token), "tenant-a")
+    again = links.link(link_request(token), "tenant-a")
+
+    assert again.connection.connection_id == first.connection.connection_id
+    assert (first.created, again.created) == (True, False)
+    assert again.connection.linked_at == first.connection.linked_at == START
+    assert again.connection.checked_at == START + timedelta(minutes=1)
+
+
+def test_another_token_for_the_company_moves_linked_at() -> None:
+    sesame, vault, registry = FakeSesame(), FakeVault(), FakeRegistry()
+    links = service(sesame, vault, registry)
+    links.link(link_request(canary.new_token()), "tenant-a")
+    rotated = links.link(link_request(canary.new_token()), "tenant-a")
+    assert rotated.created is False
+    assert rotated.connection.linked_at == START + timedelta(minutes=1)
+
+
+def test_a_link_after_an_unlink_is_created_again() -> None:
+    token, sesame, vault, registry = canary.new_token(), FakeSesame(), FakeVault(), FakeRegistry()
+    links = service(sesame, vault, registry)
+    first = links.link(link_request(token), "tenant-a")
+    registry.delete("tenant-a", first.connection.connection_id)
+    again = links.link(link_request(token), "tenant-a")
+    assert again.created is True
+    assert again.connection.connection_id == first.connection.connection_id
+    assert again.connection.linked_at == START + timedelta(minutes=1)
 
 
 def test_nothing_is_stored_when_sesame_says_no() -> None:
-    sesame, vault = FakeSesame(error=errors.InvalidToken("no")), FakeVault()
+    sesame, vault, registry = FakeSesame(error=errors.InvalidToken("no")), FakeVault(), FakeRegistry()
     with pytest.raises(errors.InvalidToken):
-        service(sesame, vault).link(link_request(canary.new_token()), "tenant-a", 15)
-    assert vault.stored == {}
+        service(sesame, vault, registry).link(link_request(canary.new_token()), "tenant-a")
+    assert vault.secrets == {}
+    assert registry.entries == {}
 
 
 @pytest.mark.parametrize(
     ("remaining", "expected_budget"),
     [
         (15.0, SESAME_BUDGET_SECONDS),
-        (6.0, 6.0 - STORAGE_RESERVE_SECONDS),
-        (3.0, 3.0 - STORAGE_RESERVE_SECONDS),
+        (8.0, 8.0 - deadline.ANSWER_RESERVE_SECONDS - STORAGE_RESERVE_SECONDS),
+        (4.0, 4.0 - deadline.ANSWER_RESERVE_SECONDS - STORAGE_RESERVE_SECONDS),
     ],
 )
-def test_sesame_budget_is_bounded_by_the_remaining_time(remaining: float, expected_budget: float) -> None:
+def test_sesame_budget_is_bounded_by_the_time_left(remaining: float, expected_budget: float) -> None:
     sesame = FakeSesame()
+    deadline.start(Context(remaining))
     before = time.monotonic()
-    service(sesame, FakeVault()).link(link_request(canary.new_token()), "t", remaining)
-    assert sesame.deadlines[0] - before == pytest.approx(expected_budget, abs=0.05)
+    service(sesame, FakeVault(), FakeRegistry()).link(link_request(canary.new_token()), "t")
+    assert sesame.calls[0][2] - before == pytest.approx(expected_budget, abs=0.05)
 
 
 def test_connection_id_is_stable_per_tenant_and_company_and_reveals_neither() -> None:

@@ -12,21 +12,28 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from sesame_link import errors
-from sesame_link.linking import LinkResult
-from sesame_link.models import Company, Connection
+from sesame_link.domain import ConnectionRecord
 from sesame_link.outcomes import OutcomePublisher
 
-RESULT = LinkResult(
-    connection=Connection(
-        connection_id="conn_1",
-        region="eu1",
-        company=Company(id="c-1", name="Acme"),
-        token_hint="…abcd",
-        created=True,
-        linked_at=datetime(2026, 11, 28, tzinfo=UTC),
-    ),
+RECORD = ConnectionRecord(
+    tenant="tenant-a",
+    connection_id="conn_1",
+    region="eu1",
+    company_id="c-1",
+    company_name="Acme",
+    token_hint="…abcd",
+    status="active",
+    status_reason=None,
+    linked_at=datetime(2026, 11, 28, tzinfo=UTC),
+    checked_at=datetime(2026, 11, 28, 10, 30, tzinfo=UTC),
     secret_arn="arn:aws:secretsmanager:eu-west-1:123456789012:secret:x",
 )
+CONNECTION = {
+    "tenant_id": "tenant-a",
+    "connection_id": "conn_1",
+    "region": "eu1",
+    "company": {"id": "c-1", "name": "Acme"},
+}
 
 
 @pytest.fixture
@@ -60,18 +67,34 @@ def test_a_link_publishes_the_connection_and_the_secret_arn(events: Any) -> None
     sent = published_details(events)
     with Stubber(events) as stubber:
         expect_put(stubber, "Sesame Account Linked")
-        OutcomePublisher(events, "bus").linked("tenant-a", RESULT, "req-1")
-    assert sent == [
-        {
-            "tenant_id": "tenant-a",
-            "connection_id": "conn_1",
-            "region": "eu1",
-            "company": {"id": "c-1", "name": "Acme"},
-            "created": True,
-            "secret_arn": RESULT.secret_arn,
-            "request_id": "req-1",
-        }
-    ]
+        OutcomePublisher(events, "bus").linked(RECORD, True, "req-1")
+    assert sent == [{**CONNECTION, "created": True, "secret_arn": RECORD.secret_arn, "request_id": "req-1"}]
+
+
+def test_an_unlink_publishes_the_connection_without_the_secret(events: Any) -> None:
+    sent = published_details(events)
+    with Stubber(events) as stubber:
+        expect_put(stubber, "Sesame Account Unlinked")
+        OutcomePublisher(events, "bus").unlinked(RECORD, "req-9")
+    assert sent == [{**CONNECTION, "request_id": "req-9"}]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "detail_type"),
+    [
+        ("broken", "invalid_token", "Sesame Account Link Broken"),
+        ("active", None, "Sesame Account Link Restored"),
+    ],
+)
+def test_a_transition_publishes_broken_with_its_reason_or_restored(
+    events: Any, status: str, reason: str | None, detail_type: str
+) -> None:
+    sent = published_details(events)
+    with Stubber(events) as stubber:
+        expect_put(stubber, detail_type)
+        OutcomePublisher(events, "bus").transition(RECORD.checked(status, reason, RECORD.checked_at))  # type: ignore[arg-type]
+    expected = {**CONNECTION, "checked_at": "2026-11-28T10:30:00Z"}
+    assert sent == [{**expected, "reason": reason} if reason else expected]
 
 
 def test_a_failure_publishes_the_code_only(events: Any) -> None:
@@ -92,7 +115,7 @@ def test_a_failure_publishes_the_code_only(events: Any) -> None:
 
 def test_no_bus_no_call(events: Any) -> None:
     with Stubber(events):  # any call would fail: nothing is stubbed
-        OutcomePublisher(events, "").linked("tenant-a", RESULT, None)
+        OutcomePublisher(events, "").linked(RECORD, True, None)
         OutcomePublisher(None, "bus").failed(None, None, errors.InvalidRequest("x"), None)
 
 
@@ -106,5 +129,5 @@ def test_a_publish_failure_is_reported_not_raised(events: Any, failure: str) -> 
             stubber.add_response(
                 "put_events", {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
             )
-        OutcomePublisher(events, "bus", on_publish_failure=reasons.append).linked("t", RESULT, None)
+        OutcomePublisher(events, "bus", on_publish_failure=reasons.append).linked(RECORD, False, None)
     assert reasons == ["AccessDeniedException" if failure == "client error" else "InternalFailure"]

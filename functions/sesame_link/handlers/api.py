@@ -1,4 +1,5 @@
-"""The HTTP door: POST /connections behind an HTTP API with a JWT authorizer."""
+"""The HTTP door of the link function, behind an HTTP API with a JWT authorizer: link
+(POST /connections), list, read and unlink, and the API's $default route (404/405 problems)."""
 
 from __future__ import annotations
 
@@ -6,65 +7,36 @@ from sesame_link.handlers import cold_start  # first: see cold_start.py
 
 # isort: split
 import binascii
-from collections.abc import Callable
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from sesame_link import errors
-from sesame_link.handlers.attempts import report_failed, report_linked
-from sesame_link.handlers.problems import PROBLEM_JSON, headers_for, invalid_request, problem_for
-from sesame_link.linking import parse_tenant
-from sesame_link.models import Connection, LinkRequest, Problem
-from sesame_link.observability import logger, metrics, record_outcome
-from sesame_link.runtime import service, settings
+from sesame_link import deadline, errors, runtime
+from sesame_link.handlers.http import (
+    connection_id_of,
+    current_tenant,
+    http_resolver,
+    json_response,
+    problem_responses,
+)
+from sesame_link.handlers.problems import invalid_request
+from sesame_link.handlers.reporting import report_failed, report_linked, report_unlinked
+from sesame_link.models import Connection, ConnectionList, LinkAnswer, LinkRequest, ListQuery
+from sesame_link.observability import logger, metrics
 
 CONNECTIONS = "/connections"
+CONNECTION = "/connections/<connection_id>"
 MAX_BODY_BYTES = 8 * 1024
 
-
-class _NotFound(errors.LinkError):
-    code, status, title = "not_found", 404, "Not found"
-
-
-class _MethodNotAllowed(errors.LinkError):
-    code, status, title = "method_not_allowed", 405, "Method not allowed"
-
-
-cors = CORSConfig(allow_origin=settings.allowed_origin, max_age=600) if settings.allowed_origin else None
+settings = runtime.settings
+links = runtime.link_service()
+connections = runtime.connections_service()
 # The body is validated by the route with the LinkRequest model: Powertools' OpenAPI validation
 # would add ~10 ms to every cold start (make bench) and parse form and multipart bodies too.
-app = APIGatewayHttpResolver(cors=cors)
-
-
-def tenant_from_jwt(
-    app: APIGatewayHttpResolver, next_middleware: Callable[..., Response[str]]
-) -> Response[str]:
-    app.append_context(tenant=parse_tenant(_tenant_claim()))
-    return next_middleware(app)
-
-
-def _tenant_claim() -> object:
-    return app.current_event.request_context.authorizer.jwt_claim.get(settings.tenant_claim)
-
-
-PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
-    status: {"description": description, "content": {PROBLEM_JSON: {"model": Problem}}}
-    for status, description in [
-        (400, "invalid_request"),
-        (401, "unauthenticated"),
-        (413, "payload_too_large"),
-        (422, "invalid_token, wrong_region (with suggested_region), token_forbidden, unknown_region"),
-        (500, "storage_failed, internal_error"),
-        (502, "sesame_unavailable"),
-        (503, "sesame_rate_limited (with Retry-After), storage_unavailable"),
-        (504, "sesame_timeout"),
-    ]
-}
+app = http_resolver(settings)
 
 
 @app.post(
@@ -73,27 +45,78 @@ PROBLEM_RESPONSES: dict[int, OpenAPIResponse] = {
     description="Checks the token with Sesame in the region, stores it encrypted, and confirms.",
     operation_id="createConnection",
     responses={
-        201: {"description": "Linked", "content": {"application/json": {"model": Connection}}},
+        201: {"description": "Linked", "content": {"application/json": {"model": LinkAnswer}}},
         200: {
-            "description": "Re-linked: a new version of the same connection",
-            "content": {"application/json": {"model": Connection}},
+            "description": "Linked again: the same connection, its token replaced if it changed",
+            "content": {"application/json": {"model": LinkAnswer}},
         },
-        **PROBLEM_RESPONSES,
+        **problem_responses(400, 401, 413, 422, 500, 502, 503, 504),
     },
-    middlewares=[tenant_from_jwt],
 )
 def create_connection() -> Response[str]:
-    tenant: str = app.context["tenant"]
-    request = _link_request()
-    app.append_context(region=request.region)
-    result = service.link(request, tenant, app.lambda_context.get_remaining_time_in_millis() / 1000)
-    connection = result.connection
-    report_linked(tenant, result, app.current_event.request_context.request_id)
-    return Response(
-        status_code=201 if connection.created else 200,
-        content_type="application/json",
-        body=connection.model_dump_json(),
-    )
+    request_id = app.current_event.request_context.request_id
+    tenant = region = None
+    try:
+        tenant = current_tenant(app, settings)  # a tenantless request is refused before its body is read
+        request = _link_request()
+        region = request.region
+        result = links.link(request, tenant)
+    except errors.LinkError as exc:
+        report_failed(exc, tenant, region, request_id)
+        raise
+    report_linked(result, request_id)
+    answer = LinkAnswer(**Connection.of(result.connection).model_dump(), created=result.created)
+    return json_response(201 if result.created else 200, answer.model_dump_json())
+
+
+@app.get(
+    CONNECTIONS,
+    summary="List the tenant's connections",
+    description="Newest link first. `next_cursor`, when not null, fetches the next page.",
+    operation_id="listConnections",
+    responses={
+        200: {
+            "description": "A page of connections",
+            "content": {"application/json": {"model": ConnectionList}},
+        },
+        **problem_responses(400, 401, 500, 503),
+    },
+)
+def list_connections() -> Response[str]:
+    tenant = current_tenant(app, settings)
+    query = _list_query()
+    records, next_cursor = connections.list(tenant, query.limit, query.cursor)
+    page = ConnectionList(connections=[Connection.of(record) for record in records], next_cursor=next_cursor)
+    return json_response(200, page.model_dump_json())
+
+
+@app.get(
+    CONNECTION,
+    summary="Read a connection",
+    operation_id="getConnection",
+    responses={
+        200: {"description": "The connection", "content": {"application/json": {"model": Connection}}},
+        **problem_responses(401, 404, 500, 503),
+    },
+)
+def get_connection(connection_id: str) -> Response[str]:
+    tenant = current_tenant(app, settings)
+    record = connections.read(tenant, connection_id_of(connection_id))
+    return json_response(200, Connection.of(record).model_dump_json())
+
+
+@app.delete(
+    CONNECTION,
+    summary="Unlink a connection",
+    description="The stored token is scheduled for deletion and the connection removed.",
+    operation_id="deleteConnection",
+    responses={204: {"description": "Unlinked"}, **problem_responses(401, 404, 500, 503)},
+)
+def delete_connection(connection_id: str) -> Response[str]:
+    tenant = current_tenant(app, settings)
+    record = connections.unlink(tenant, connection_id_of(connection_id))
+    report_unlinked(record, app.current_event.request_context.request_id)
+    return Response(status_code=204, body="")
 
 
 def _link_request() -> LinkRequest:
@@ -110,51 +133,18 @@ def _link_request() -> LinkRequest:
         raise invalid_request(exc.errors()) from None
 
 
-@app.exception_handler(errors.LinkError)
-def link_failed(exc: errors.LinkError) -> Response[str]:
-    report_failed(
-        exc,
-        app.context.get("tenant"),
-        app.context.get("region"),
-        app.current_event.request_context.request_id,
-    )
-    return _problem(exc)
-
-
-@app.not_found
-def not_found(_: Exception) -> Response[str]:
-    if app.current_event.path == CONNECTIONS:
-        record_outcome(_MethodNotAllowed.code)
-        return _problem(_MethodNotAllowed("POST is the only method here."), {"Allow": "POST, OPTIONS"})
-    record_outcome(_NotFound.code)
-    return _problem(_NotFound("No such route."))
-
-
-@app.exception_handler(Exception)
-def unexpected(exc: Exception) -> Response[str]:
-    # Only the type and place: a foreign exception's message could quote what it was given.
-    frame = exc.__traceback__
-    while frame is not None and frame.tb_next is not None:
-        frame = frame.tb_next
-    where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame else "?"
-    logger.error("Unexpected failure", extra={"error_type": type(exc).__name__, "where": where})
-    record_outcome("internal_error")
-    return _problem(errors.LinkError("Something went wrong on our side; try again later."))
+def _list_query() -> ListQuery:
+    try:
+        return ListQuery.model_validate(app.current_event.query_string_parameters or {})
+    except ValidationError as exc:
+        raise invalid_request(exc.errors(), "The query is not valid.") from None
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deadline.start(context)
     return app.resolve(event, context)
-
-
-def _problem(exc: errors.LinkError, headers: dict[str, str] | None = None) -> Response[str]:
-    return Response(
-        status_code=exc.status,
-        content_type=PROBLEM_JSON,
-        body=problem_for(exc).model_dump_json(exclude_none=True),
-        headers={**headers_for(exc), **(headers or {})},
-    )
 
 
 cold_start.loaded()

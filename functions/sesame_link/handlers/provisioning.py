@@ -2,7 +2,8 @@
 
 Each record is linked on its own. A retryable failure is reported in batchItemFailures, so SQS
 delivers it again (and to the DLQ after the queue's maxReceiveCount); a permanent one is
-reported as an outcome event and dropped."""
+reported as an outcome event and dropped. A record that one link's worst case would not fit in
+the time left is not started: it goes back to the queue as it came."""
 
 from __future__ import annotations
 
@@ -18,50 +19,57 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from sesame_link import errors
-from sesame_link.handlers.attempts import report_failed, report_linked
+from sesame_link import deadline, errors, runtime
+from sesame_link.domain import parse_tenant
 from sesame_link.handlers.problems import invalid_request
-from sesame_link.linking import parse_tenant
+from sesame_link.handlers.reporting import report_failed, report_linked
+from sesame_link.linking import LINK_WORST_SECONDS
 from sesame_link.models import CredentialSubmitted, ProvisioningDetail
 from sesame_link.observability import logger, metrics
-from sesame_link.runtime import service
 
+links = runtime.link_service()
 # A batch that failed whole is reported item by item too: same redelivery, no invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-def link_record(record: SQSRecord, lambda_context: LambdaContext) -> str:
+class NotStarted(Exception):
+    """Too little time left for a record: it goes back to the queue untouched."""
+
+
+def link_record(record: SQSRecord) -> str:
     """Link one submission; return its outcome code, or raise when it is worth retrying."""
+    if not deadline.allows(LINK_WORST_SECONDS):
+        raise NotStarted
     detail: ProvisioningDetail | None = None
     try:
         detail = _submission(record.body)
         tenant = parse_tenant(detail.tenant_id)
-        remaining_seconds = lambda_context.get_remaining_time_in_millis() / 1000
-        result = service.link(detail.link_request(), tenant, remaining_seconds)
+        result = links.link(detail.link_request(), tenant)
     except errors.LinkError as exc:
         _failed(exc, detail, record.message_id)
         if exc.retryable:
             raise
         return exc.code
-    report_linked(tenant, result, detail.request_id or record.message_id)
-    return "linked" if result.connection.created else "relinked"
+    report_linked(result, detail.request_id or record.message_id)
+    return "linked" if result.created else "relinked"
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, str]:
+    deadline.start(context)
     if "Records" not in event:
-        return _link_one_event(event, context)
+        return _link_one_event(event)
     return process_partial_response(
         event=event, record_handler=link_record, processor=processor, context=context
     )
 
 
-def _link_one_event(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
+def _link_one_event(event: dict[str, Any]) -> dict[str, str]:
     """A plain EventBridge event (a rule that targets the function, or a manual invoke): a
     retryable failure raises, so EventBridge's asynchronous retries apply."""
     record = SQSRecord({"messageId": str(event.get("id", "direct")), "body": json.dumps(event)})
-    return {"outcome": link_record(record, context)}
+    return {"outcome": link_record(record)}
 
 
 def _submission(body: str) -> ProvisioningDetail:

@@ -1,0 +1,67 @@
+"""What each operation leaves behind, whichever door it came through: a metric, an event on the
+outcome bus, one log line. Never the token."""
+
+from __future__ import annotations
+
+from sesame_link import errors, runtime
+from sesame_link.checking import CheckResult
+from sesame_link.domain import ConnectionRecord
+from sesame_link.linking import LinkResult
+from sesame_link.observability import logger, record_check, record_outcome, record_unlinked
+
+outcomes = runtime.outcomes()
+
+
+def report_linked(result: LinkResult, request_id: str | None) -> None:
+    connection = result.connection
+    record_outcome("linked" if result.created else "relinked")
+    outcomes.linked(connection, result.created, request_id)
+    logger.info(
+        "Sesame account linked",
+        extra={
+            "connection_id": connection.connection_id,
+            "region": connection.region,
+            "company_id": connection.company_id,
+            "new_connection": result.created,
+            "request_id": request_id,
+        },
+    )
+
+
+def report_failed(
+    exc: errors.LinkError, tenant: str | None, region: str | None, request_id: str | None
+) -> None:
+    record_outcome(exc.code)
+    outcomes.failed(tenant, region, exc, request_id)
+    logger.warning(
+        "Link failed", extra={"code": exc.code, "retryable": exc.retryable, "request_id": request_id}
+    )
+
+
+def report_unlinked(connection: ConnectionRecord, request_id: str | None) -> None:
+    record_unlinked()
+    outcomes.unlinked(connection, request_id)
+    logger.info(
+        "Sesame account unlinked",
+        extra={"connection_id": connection.connection_id, "request_id": request_id},
+    )
+
+
+def report_checked(result: CheckResult) -> None:
+    """Every check counts by verdict; only a transition is told to the product."""
+    record_check(result.verdict)
+    if result.transition:
+        outcomes.transition(result.after)
+    logger.info(
+        "Connection checked",
+        extra={
+            "connection_id": result.after.connection_id,
+            "verdict": result.verdict,
+            "transition": result.transition,
+        },
+    )
+
+
+def report_check_inconclusive(exc: errors.LinkError, connection_id: str) -> None:
+    record_check(exc.code)
+    logger.warning("Check inconclusive", extra={"connection_id": connection_id, "code": exc.code})

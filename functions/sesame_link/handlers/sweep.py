@@ -1,0 +1,48 @@
+"""The sweep function. Started by the health check's schedule (EventBridge Scheduler), whose
+event it ignores: it sweeps the registry from the start. Started by a message on its own sweep
+queue, it goes on after the connection the message names (a sweep that ran out of time)."""
+
+from __future__ import annotations
+
+from sesame_link.handlers import cold_start  # first: see cold_start.py
+
+# isort: split
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from sesame_link import deadline, runtime
+from sesame_link.models import SweepContinuation
+from sesame_link.observability import logger, metrics, record_queued
+
+sweeps = runtime.sweep_service()
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    deadline.start(context)
+    results = [sweeps.sweep(after) for after in _starting_points(event)]
+    queued = sum(result.queued for result in results)
+    record_queued(queued)
+    summary = {"queued": queued, "continued": any(result.continued for result in results)}
+    logger.info("Sweep done", extra=summary)
+    return summary
+
+
+def _starting_points(event: dict[str, Any]) -> list[SweepContinuation | None]:
+    """Where to sweep from: the start, unless the event is a batch of sweep queue messages."""
+    records = event.get("Records")
+    if not isinstance(records, list) or not records:
+        return [None]
+    points: list[SweepContinuation | None] = []
+    for record in records:
+        try:
+            points.append(SweepContinuation.model_validate_json(record.get("body", "")))
+        except (ValidationError, AttributeError):
+            logger.warning("Malformed sweep message dropped")
+    return points
+
+
+cold_start.loaded()
