@@ -16,8 +16,9 @@ from local.event_source import poll_once, sqs_event_of
 from local.lambda_context import LocalLambdaContext
 from local.sesame_sim import Fault
 from local.template import FunctionSpec
+from sesame_link import aws, deadline
 from sesame_link.domain import tenant_key
-from sesame_link.linking import SESAME_BUDGET_SECONDS
+from sesame_link.linking import SESAME_BUDGET_SECONDS, STORAGE_RESERVE_SECONDS
 from tests import canary
 from tests.integration.conftest import SECRET_PREFIX, Account, secrets_of
 
@@ -263,3 +264,38 @@ def test_an_unpublished_outcome_is_counted_and_keeps_the_credential(
     assert answer.status == 201
     assert len(secrets_of(backends, tenant_key(tenant))) == 1
     assert '"OutcomePublishFailures":[1.0]' in capfd.readouterr().out
+
+
+def test_an_outcome_event_the_time_left_cannot_fit_is_skipped_and_counted(
+    post_link: Callable[..., Any],
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+    read_outcomes: Callable[[], list[dict[str, Any]]],
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The link is stored and registered; the registry write then leaves less than one AWS
+    attempt's worst case, so the event is not even tried (an attempt could outlive the deadline)."""
+    from sesame_link import runtime  # noqa: PLC0415 - the clients post_link's handler uses
+
+    lambda_seconds = STORAGE_RESERVE_SECONDS + deadline.ANSWER_RESERVE_SECONDS + 0.2  # Sesame gets 0.2 s
+    slow_down = lambda_seconds - deadline.ANSWER_RESERVE_SECONDS - aws.ATTEMPT_WORST_SECONDS + 0.1
+
+    def slow_registry(**_: Any) -> None:
+        time.sleep(slow_down)
+
+    dynamodb = runtime.dynamodb_client()
+    dynamodb.meta.events.register("after-call.dynamodb.UpdateItem", slow_registry)
+    try:
+        account = new_account()
+        answer = post_link({"token": account.token, "region": "eu1"}, tenant, timeout_seconds=lambda_seconds)
+    finally:
+        dynamodb.meta.events.unregister("after-call.dynamodb.UpdateItem", slow_registry)
+
+    assert answer.status == 201
+    assert len(secrets_of(backends, tenant_key(tenant))) == 1
+    assert read_outcomes() == []
+    assert '"OutcomePublishFailures":[1.0]' in capfd.readouterr().out
+    [skipped] = [record for record in caplog.records if record.getMessage() == "Outcome event not published"]
+    assert skipped.reason == "NoTimeLeft"

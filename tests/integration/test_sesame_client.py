@@ -196,6 +196,34 @@ def test_a_region_whose_host_does_not_resolve_is_unknown(sim: SesameSimulator, c
     assert sim.seen() == []
 
 
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (socket.EAI_NONAME, errors.UnknownRegion),
+        (socket.EAI_NODATA, errors.UnknownRegion),
+        (socket.EAI_AGAIN, errors.SesameUnavailable),
+        (socket.EAI_FAIL, errors.SesameUnavailable),
+    ],
+    ids=["no such name", "no data", "temporary failure", "resolver failure"],
+)
+def test_only_a_definite_no_such_name_is_an_unknown_region(
+    sim: SesameSimulator, client: SesameClient, monkeypatch: pytest.MonkeyPatch, failure: int, expected: type
+) -> None:
+    resolve = socket.getaddrinfo
+
+    def failing(host: object, *args: object, **kwargs: object) -> object:
+        if host == "api-eu2.sesame.test":
+            raise socket.gaierror(failure, "simulated resolver answer")
+        return resolve(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", failing)
+    token, _ = account(sim, region="eu2")
+    with pytest.raises(expected) as caught:
+        client.check(token, "eu2", soon())
+    assert caught.value.retryable is (expected is errors.SesameUnavailable)
+    assert sim.seen() == []
+
+
 def test_no_time_left_means_no_request(sim: SesameSimulator, client: SesameClient) -> None:
     token, _ = account(sim)
     with pytest.raises(errors.SesameTimeout):
