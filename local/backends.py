@@ -1,8 +1,8 @@
-"""The embedded local backends: AWS (moto's server mode: Secrets Manager, KMS, DynamoDB, SQS,
-EventBridge) and the Sesame simulator, both real HTTP servers on loopback; the template's own
-resources created in the emulator from their declarations in template.yaml (keys, the connections
-table, queues, buses and rules: one schema, not a second hand-written one); and the environment
-that points a function at them."""
+"""The embedded local backends: AWS (moto's server mode, see local/aws_server.py: Secrets
+Manager, KMS, DynamoDB, SQS, EventBridge) and the Sesame simulator, both real HTTP servers on
+loopback; the template's own resources, created in the emulator from their declarations in
+template.yaml (keys, the connections table, queues, buses and rules: one schema, not a second
+hand-written one); and the environment that points a function at them."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
+from local.aws_server import LocalAwsServer
 from local.dns import install_local_resolver, simulated_sesame_url
 from local.sesame_sim import SesameSimulator
 from local.template import FunctionSpec, Template
@@ -58,7 +58,7 @@ PSEUDO_PARAMETERS = {
 
 @dataclass
 class LocalBackends:
-    aws: ThreadedMotoServer
+    aws: LocalAwsServer
     sesame: SesameSimulator
     aws_endpoint: str
     parameters: dict[str, str]
@@ -98,7 +98,7 @@ def start_local_backends(
 ) -> LocalBackends:
     apply_environment(FAKE_AWS_CREDENTIALS)  # from here on, nothing in this process reaches real AWS
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request lines
-    aws = ThreadedMotoServer(ip_address="127.0.0.1", port=aws_port, verbose=False)
+    aws = LocalAwsServer(port=aws_port)
     aws.start()
     host, port = aws.get_host_and_port()
     sesame = SesameSimulator(port=sesame_port, latency_seconds=sesame_latency).start()

@@ -33,12 +33,18 @@ from local.template import FunctionSpec, load_handler
 from sesame_link import deadline
 from sesame_link.linking import STORAGE_RESERVE_SECONDS
 from tests import canary
+from tests.integration.aws_calls import AwsCallLog, attributed
 
 ROOT = Path(__file__).resolve().parents[2]
 # The template's default: one prefix per stack, so that two stacks never share secrets.
 SECRET_PREFIX = f"sesame-link/{LOCAL_STACK}"
 # Lambda time that leaves a link's Sesame check a 1 s budget (the rest is kept for storage).
 ONE_SECOND_FOR_SESAME = 1.0 + STORAGE_RESERVE_SECONDS + deadline.ANSWER_RESERVE_SECONDS
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The IAM proof reads the AWS calls every other test made: it runs last."""
+    items.sort(key=lambda item: item.get_closest_marker("iam_proof") is not None)
 
 
 @contextmanager
@@ -136,15 +142,30 @@ def peek(backends: LocalBackends, queue: str) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def link_spec(backends: LocalBackends) -> FunctionSpec:
+def aws_calls() -> AwsCallLog:
+    """Registered on the functions' boto3 session before any of their clients is built."""
+    from sesame_link import aws  # noqa: PLC0415 - the module the handlers import too
+
+    log = AwsCallLog()
+    aws.session.events.register("before-parameter-build", log.record)
+    return log
+
+
+@pytest.fixture(scope="session")
+def link_spec(backends: LocalBackends, aws_calls: AwsCallLog) -> FunctionSpec:
     spec = local_function_spec("LinkFunction", backends)
     apply_environment(spec.environment)
     return spec
 
 
+def function_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The function's handler as Lambda would load it, its AWS calls attributed to it."""
+    return attributed(spec.logical_id, load_handler(spec))
+
+
 @pytest.fixture(scope="session")
 def link_handler(link_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    return load_handler(link_spec)
+    return function_handler(link_spec)
 
 
 @pytest.fixture(scope="session")
@@ -317,7 +338,7 @@ def provisioning_spec(backends: LocalBackends, link_spec: FunctionSpec) -> Funct
 
 @pytest.fixture(scope="session")
 def provisioning_handler(provisioning_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    return load_handler(provisioning_spec)
+    return function_handler(provisioning_spec)
 
 
 @pytest.fixture(scope="session")
@@ -327,7 +348,7 @@ def check_spec(backends: LocalBackends, link_spec: FunctionSpec) -> FunctionSpec
 
 @pytest.fixture(scope="session")
 def check_handler(check_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    return load_handler(check_spec)
+    return function_handler(check_spec)
 
 
 @pytest.fixture(scope="session")
@@ -337,7 +358,7 @@ def sweep_spec(backends: LocalBackends, link_spec: FunctionSpec) -> FunctionSpec
 
 @pytest.fixture(scope="session")
 def sweep_handler(sweep_spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    return load_handler(sweep_spec)
+    return function_handler(sweep_spec)
 
 
 @pytest.fixture(scope="session")
