@@ -57,10 +57,11 @@ class ConnectionsService:
         """The position a cursor holds, if this API issued it to this tenant; else invalid_request."""
         try:
             encoded_position, encoded_seal = cursor.split(".")
-            position = _unb64(encoded_position).decode()
-            seal = _unb64(encoded_seal)
+            position, seal = _unb64(encoded_position).decode(), _unb64(encoded_seal)
         except (ValueError, binascii.Error):
             raise _invalid_cursor() from None
+        if (_b64(position.encode()), _b64(seal)) != (encoded_position, encoded_seal):
+            raise _invalid_cursor()  # another spelling of the same bytes: only the issued one is taken
         expected = self._sealer.digest(CURSOR_PURPOSE, tenant, position)[:_SEAL_BYTES]
         if not hmac.compare_digest(seal, expected) or not _POSITION.fullmatch(position):
             raise _invalid_cursor()

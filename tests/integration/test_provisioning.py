@@ -299,3 +299,41 @@ def test_an_outcome_event_the_time_left_cannot_fit_is_skipped_and_counted(
     assert '"OutcomePublishFailures":[1.0]' in capfd.readouterr().out
     [skipped] = [record for record in caplog.records if record.getMessage() == "Outcome event not published"]
     assert skipped.reason == "NoTimeLeft"
+
+
+def test_an_earlier_token_submitted_again_becomes_current_again(
+    provisioning_handler: Handler,
+    provisioning_spec: FunctionSpec,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+) -> None:
+    first, second = new_account(), new_account()
+    backends.sesame.add_account(second.token, "eu1", first.company_id, first.company_name)
+    for account in (first, second, first):
+        event = sqs_event_of([json.dumps(submitted(tenant, account.token, "eu1"))])
+        assert provisioning_handler(event, LocalLambdaContext(provisioning_spec)) == {"batchItemFailures": []}
+
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    current = backends.client("secretsmanager").get_secret_value(
+        SecretId=secret["ARN"], VersionStage="AWSCURRENT"
+    )
+    assert json.loads(current["SecretString"])["token"] == first.token
+
+
+def test_a_submission_for_a_secret_scheduled_for_deletion_restores_it(
+    provisioning_handler: Handler,
+    provisioning_spec: FunctionSpec,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+) -> None:
+    account = new_account()
+    event = sqs_event_of([json.dumps(submitted(tenant, account.token, "eu1"))])
+    provisioning_handler(event, LocalLambdaContext(provisioning_spec))
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    secrets = backends.client("secretsmanager")
+    secrets.delete_secret(SecretId=secret["ARN"], RecoveryWindowInDays=7)
+
+    assert provisioning_handler(event, LocalLambdaContext(provisioning_spec)) == {"batchItemFailures": []}
+    assert "DeletedDate" not in secrets.describe_secret(SecretId=secret["ARN"])
