@@ -129,11 +129,11 @@ class FakeSealer:
 @dataclass
 class FakeCheckQueue:
     sent: list[Due] = field(default_factory=list)
-    calls: int = 0
+    batch_sizes: list[int] = field(default_factory=list)
 
     def send(self, connections: Sequence[DueConnectionLike]) -> None:
-        assert 0 < len(connections) <= 10
-        self.calls += 1
+        assert 0 < len(connections) <= 10, "SendMessageBatch takes 1 to 10 entries"
+        self.batch_sizes.append(len(connections))
         self.sent += [Due(c.tenant, c.connection_id) for c in connections]
 
 

@@ -1,0 +1,255 @@
+"""Health checks through both doors of the check function: POST /connections/{id}/check and the
+check queue. DESIGN.md's status model: only conclusive verdicts (200 same company, 200 another
+company, 401, 403) change anything; everything else leaves status and checked_at as they were."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from local.backends import LocalBackends
+from local.event_source import sqs_event_of
+from local.lambda_context import LocalLambdaContext
+from local.sesame_sim import Fault
+from local.template import FunctionSpec
+from sesame_link.linking import SESAME_BUDGET_SECONDS
+from tests.integration.aws_calls import AwsCallLog
+from tests.integration.conftest import ONE_SECOND_FOR_SESAME, Account, Answer
+from tests.integration.test_http_link import assert_problem
+
+pytestmark = pytest.mark.integration
+Api = Callable[..., Answer]
+NewAccount = Callable[..., Account]
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+ANOTHER_COMPANY = (
+    b'{"data": {"company": {"id": "99999999-0000-4000-8000-000000000000", "name": "Someone else"}}}'
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    fault: Fault | None
+    status: str | None  # None: inconclusive, the connection unchanged
+    reason: str | None = None
+    problem: tuple[int, str] | None = None  # what the HTTP door answers when inconclusive
+
+
+VERDICTS = {
+    "200 same company": Verdict(None, "active"),
+    "200 another company": Verdict(Fault(status=200, body=ANOTHER_COMPANY), "broken", "company_changed"),
+    "401": Verdict(Fault(status=401), "broken", "invalid_token"),
+    "403": Verdict(Fault(status=403), "broken", "token_forbidden"),
+    "429": Verdict(
+        Fault(status=429, headers={"Retry-After": "3"}), None, problem=(503, "sesame_rate_limited")
+    ),
+    "500": Verdict(Fault(status=500), None, problem=(502, "sesame_unavailable")),
+    "timeout": Verdict(
+        Fault(delay_seconds=SESAME_BUDGET_SECONDS + 0.5), None, problem=(504, "sesame_timeout")
+    ),
+    "reset": Verdict(Fault(reset=True), None, problem=(502, "sesame_unavailable")),
+    "HTML 200": Verdict(
+        Fault(status=200, body=b"<html>maintenance</html>"), None, problem=(502, "sesame_unavailable")
+    ),
+}
+
+
+def linked(api: Api, account: Account, tenant: str) -> dict[str, Any]:
+    answer = api("POST", "/connections", tenant, body={"token": account.token, "region": account.region})
+    assert answer.status == 201, answer.raw
+    return answer.body
+
+
+def stored(api: Api, tenant: str, connection_id: str) -> dict[str, Any]:
+    answer = api("GET", f"/connections/{connection_id}", tenant)
+    assert answer.status == 200, answer.raw
+    return answer.body
+
+
+def backdate(
+    backends: LocalBackends, tenant: str, connection_id: str, checked_at: str = "2026-01-01T00:00:00Z"
+) -> None:
+    """A check that changes nothing must leave checked_at where it was: make it recognisable."""
+    backends.client("dynamodb").update_item(
+        TableName=backends.resources["ConnectionsTable"],
+        Key={"tenant": {"S": tenant}, "connection_id": {"S": connection_id}},
+        UpdateExpression="SET checked_at = :at",
+        ExpressionAttributeValues={":at": {"S": checked_at}},
+    )
+
+
+@pytest.mark.parametrize("name", sorted(VERDICTS))
+def test_the_check_route(
+    name: str, api: Api, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    verdict, account = VERDICTS[name], new_account()
+    connection = linked(api, account, tenant)
+    backdate(backends, tenant, connection["connection_id"])
+    backends.sesame.reset()
+    if verdict.fault:
+        backends.sesame.set_fault("eu1", verdict.fault)
+
+    answer = api(
+        "POST",
+        f"/connections/{connection['connection_id']}/check",
+        tenant,
+        timeout_seconds=ONE_SECOND_FOR_SESAME,
+    )
+
+    after = stored(api, tenant, connection["connection_id"])
+    assert len(backends.sesame.seen()) == 1, "one Sesame request, no wrong-region probe"
+    if verdict.status is None:
+        assert verdict.problem is not None
+        assert_problem(answer, *verdict.problem, retryable=True)
+        assert (after["status"], after["checked_at"]) == ("active", "2026-01-01T00:00:00Z")
+        return
+    assert answer.status == 200
+    assert answer.body == after
+    assert (after["status"], after["status_reason"]) == (verdict.status, verdict.reason)
+    assert after["checked_at"] != "2026-01-01T00:00:00Z"
+    assert account.token not in answer.raw
+
+
+@pytest.mark.parametrize("name", sorted(VERDICTS))
+def test_the_check_queue(
+    name: str,
+    api: Api,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+    check_handler: Handler,
+    check_spec: FunctionSpec,
+) -> None:
+    verdict, account = VERDICTS[name], new_account()
+    connection = linked(api, account, tenant)
+    backdate(backends, tenant, connection["connection_id"])
+    if verdict.fault:
+        backends.sesame.set_fault("eu1", verdict.fault)
+    message = json.dumps({"tenant_id": tenant, "connection_id": connection["connection_id"]})
+
+    result = check_handler(sqs_event_of([message]), LocalLambdaContext(check_spec))
+
+    after = stored(api, tenant, connection["connection_id"])
+    if verdict.status is None:
+        assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+        assert (after["status"], after["checked_at"]) == ("active", "2026-01-01T00:00:00Z")
+    else:
+        assert result == {"batchItemFailures": []}
+        assert (after["status"], after["status_reason"]) == (verdict.status, verdict.reason)
+
+
+def test_only_inconclusive_records_come_back(
+    api: Api,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+    check_handler: Handler,
+    check_spec: FunctionSpec,
+) -> None:
+    healthy, busy = new_account(region="eu1"), new_account(region="eu2")
+    revoked = new_account(region="eu3")
+    ids = [linked(api, account, tenant)["connection_id"] for account in (healthy, busy, revoked)]
+    backends.sesame.set_fault("eu2", Fault(status=503))
+    backends.sesame.set_fault("eu3", Fault(status=401))
+    bodies = [json.dumps({"tenant_id": tenant, "connection_id": cid}) for cid in ids]
+    bodies += [
+        json.dumps({"tenant_id": tenant, "connection_id": "conn_" + "0" * 32}),  # gone: unlinked since
+        json.dumps({"tenant_id": tenant}),  # malformed
+        "not json",
+    ]
+
+    result = check_handler(sqs_event_of(bodies), LocalLambdaContext(check_spec))
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-1"}]}
+    assert [stored(api, tenant, cid)["status"] for cid in ids] == ["active", "active", "broken"]
+
+
+def test_events_on_transitions_only(
+    api: Api,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+    read_outcomes: Callable[[], list[dict[str, Any]]],
+) -> None:
+    account = new_account()
+    connection = linked(api, account, tenant)
+    cid = connection["connection_id"]
+    read_outcomes()
+
+    def check() -> Answer:
+        return api("POST", f"/connections/{cid}/check", tenant)
+
+    check()  # active, still active: nothing
+    backends.sesame.set_fault("eu1", Fault(status=401))
+    broken = check()
+    check()  # broken, still broken for the same reason: nothing
+    backends.sesame.set_fault("eu1", Fault(status=403))
+    forbidden = check()  # broken for another reason: told
+    backends.sesame.set_fault("eu1", None)
+    restored = check()
+
+    events = read_outcomes()
+    assert [(e["detail-type"], e["detail"].get("reason")) for e in events] == [
+        ("Sesame Account Link Broken", "invalid_token"),
+        ("Sesame Account Link Broken", "token_forbidden"),
+        ("Sesame Account Link Restored", None),
+    ]
+    expected_common = {
+        "tenant_id": tenant,
+        "connection_id": cid,
+        "region": "eu1",
+        "company": connection["company"],
+    }
+    for event, answer in zip(events, (broken, forbidden, restored), strict=True):
+        assert event["source"] == "sesame-link"
+        assert {key: event["detail"][key] for key in expected_common} == expected_common
+        assert event["detail"]["checked_at"] == answer.body["checked_at"]
+    assert account.token not in json.dumps(events)
+
+
+def test_a_check_of_another_tenants_connection_is_not_found(
+    api: Api, new_account: NewAccount, tenant: str
+) -> None:
+    theirs = linked(api, new_account(), "tenant-check-other")["connection_id"]
+    foreign = api("POST", f"/connections/{theirs}/check", tenant)
+    missing = api("POST", f"/connections/conn_{'0' * 32}/check", tenant)
+    assert_problem(foreign, 404, "connection_not_found")
+    assert (foreign.headers, foreign.body) == (missing.headers, missing.body)
+    assert_problem(api("POST", "/connections/..%2F/check", tenant), 404, "connection_not_found")
+
+
+def test_a_check_racing_an_unlink_never_brings_the_connection_back(
+    api: Api, new_account: NewAccount, backends: LocalBackends, tenant: str, aws_calls: AwsCallLog
+) -> None:
+    """The check reads the entry and the token, asks Sesame (slowly); the unlink lands meanwhile;
+    the check's registry write then finds no entry and writes nothing."""
+    account = new_account()
+    cid = linked(api, account, tenant)["connection_id"]
+    backends.sesame.reset()
+    backends.sesame.set_fault("eu1", Fault(status=401, delay_seconds=1.0))
+    answers: list[Answer] = []
+    checking = threading.Thread(
+        target=lambda: answers.append(api("POST", f"/connections/{cid}/check", tenant))
+    )
+    checking.start()
+    while not backends.sesame.seen():  # the check's request has reached Sesame
+        time.sleep(0.01)
+    assert api("DELETE", f"/connections/{cid}", tenant).status == 204
+    checking.join(timeout=10)
+
+    [check] = answers
+    assert_problem(check, 404, "connection_not_found")
+    assert api("GET", f"/connections/{cid}", tenant).status == 404
+    assert api("GET", "/connections", tenant).body["connections"] == []
+    writes = [
+        c
+        for c in aws_calls.of("CheckFunction")
+        if c.operation == "UpdateItem" and c.params["Key"]["connection_id"]["S"] == cid
+    ]
+    assert writes, "the check did try to write its verdict"
+    assert "attribute_exists" in writes[-1].params["ConditionExpression"]

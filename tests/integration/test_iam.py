@@ -1,0 +1,221 @@
+"""The IAM proof: every AWS call each function made in this test session (tests/integration/
+aws_calls.py) is granted by that function's policies in template.yaml, resources and StringEquals
+conditions included; and every action, resource and service each policy statement grants is used
+by some call. It runs after every other test of the session (conftest.py orders it last).
+
+The evaluator is moto's (moto.iam.access_control.IAMPolicy), which the suite already depends on.
+What it cannot see, and how that is covered:
+- it evaluates StringEquals conditions only (the function policies use no other operator), and
+  answers DENIED for an Allow whose condition does not hold (see `permitted`);
+- the KMS calls AWS services make with the caller's permissions are not API calls of the function:
+  they are added from each service's documentation (IMPLIED below);
+- Lambda polls SQS event sources with the function's role: SAM adds those sqs actions
+  (SQSPollerPolicy), outside Policies; the queue's kms:Decrypt is in Policies and added here;
+- calls made in child processes (test_deadline, test_package, make run) are not recorded;
+- key policies, bus and queue resource policies, SCPs and permission boundaries are not evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from moto.iam.access_control import IAMPolicy, PermissionResult
+
+from local.backends import LOCAL_ACCOUNT, LOCAL_REGION, LocalBackends
+from tests.integration.aws_calls import AwsCall, AwsCallLog
+
+pytestmark = pytest.mark.integration
+FUNCTIONS = ("LinkFunction", "ProvisioningFunction", "CheckFunction", "SweepFunction")
+# Operations whose IAM action is another's (Service Authorization Reference).
+ACTION_OF = {"sqs:SendMessageBatch": "sqs:SendMessage"}
+
+
+@dataclass(frozen=True)
+class Request:
+    """One authorization AWS makes: an action on a resource, with the condition keys it sets."""
+
+    action: str
+    resource: str
+    conditions: tuple[tuple[str, str], ...] = ()
+
+
+def via(service: str) -> tuple[tuple[str, str], ...]:
+    return (("kms:ViaService", f"{service}.{LOCAL_REGION}.amazonaws.com"),)
+
+
+def requests_of(call: AwsCall, key_arn: str) -> Iterator[Request]:
+    action = ACTION_OF.get(f"{call.service}:{call.operation}", f"{call.service}:{call.operation}")
+    params = call.params
+    resource = resource_of(call)
+    if call.service == "secretsmanager" and call.operation == "CreateSecret":
+        yield Request(action, resource, (("secretsmanager:KmsKeyArn", params["KmsKeyId"]),))
+    elif call.service == "kms":
+        yield Request(action, resource, (("kms:MacAlgorithm", params["MacAlgorithm"]),))
+    else:
+        yield Request(action, resource)
+    yield from IMPLIED.get(action, lambda _call, _key: iter(()))(call, key_arn)
+
+
+def resource_of(call: AwsCall) -> str:
+    params, region, account = call.params, LOCAL_REGION, LOCAL_ACCOUNT
+    if call.service == "secretsmanager":
+        name = params.get("SecretId") or params["Name"]
+        return (
+            str(name)
+            if str(name).startswith("arn:")
+            else f"arn:aws:secretsmanager:{region}:{account}:secret:{name}"
+        )
+    if call.service == "dynamodb":
+        table = f"arn:aws:dynamodb:{region}:{account}:table/{params['TableName']}"
+        return f"{table}/index/{params['IndexName']}" if "IndexName" in params else table
+    if call.service == "sqs":
+        queue_account, name = params["QueueUrl"].rstrip("/").split("/")[-2:]
+        return f"arn:aws:sqs:{region}:{queue_account}:{name}"
+    if call.service == "events":
+        bus = params["Entries"][0].get("EventBusName", "default")
+        return bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}"
+    if call.service == "kms":
+        return str(params["KeyId"])
+    raise AssertionError(f"no resource rule for {call.service}")
+
+
+def _secret_key_use(actions: tuple[str, ...]) -> Any:
+    """Secrets Manager API reference, "Required permissions": with a customer managed key,
+    CreateSecret and PutSecretValue also need kms:GenerateDataKey and kms:Decrypt, GetSecretValue
+    kms:Decrypt; CreateSecret with tags also needs secretsmanager:TagResource."""
+
+    def implied(call: AwsCall, key_arn: str) -> Iterator[Request]:
+        for action in actions:
+            yield Request(action, key_arn, via("secretsmanager"))
+        if call.operation == "CreateSecret" and call.params.get("Tags"):
+            yield Request("secretsmanager:TagResource", resource_of(call))
+
+    return implied
+
+
+def _table_key_use(call: AwsCall, key_arn: str) -> Iterator[Request]:
+    """AWS KMS developer guide, "How Amazon DynamoDB uses AWS KMS": a table encrypted with a
+    customer managed key is read and written with kms:Decrypt of its table key, via DynamoDB."""
+    yield Request("kms:Decrypt", key_arn, via("dynamodb"))
+
+
+def _queue_key_use(call: AwsCall, key_arn: str) -> Iterator[Request]:
+    """SQS developer guide, "Key management": a producer to a queue encrypted with a customer
+    managed key needs kms:GenerateDataKey and kms:Decrypt."""
+    yield Request("kms:GenerateDataKey", key_arn, via("sqs"))
+    yield Request("kms:Decrypt", key_arn, via("sqs"))
+
+
+IMPLIED = {
+    "secretsmanager:CreateSecret": _secret_key_use(("kms:GenerateDataKey", "kms:Decrypt")),
+    "secretsmanager:PutSecretValue": _secret_key_use(("kms:GenerateDataKey", "kms:Decrypt")),
+    "secretsmanager:GetSecretValue": _secret_key_use(("kms:Decrypt",)),
+    **{
+        f"dynamodb:{operation}": _table_key_use
+        for operation in ("GetItem", "UpdateItem", "DeleteItem", "Query", "Scan")
+    },
+    "sqs:SendMessage": _queue_key_use,
+}
+
+
+def all_requests(function: str, calls: list[AwsCall], backends: LocalBackends) -> set[Request]:
+    key_arn = backends.resources["LinkKey.Arn"]
+    requests = {request for call in calls for request in requests_of(call, key_arn)}
+    if any(call.operation == "DescribeSecret" for call in calls):
+        # Storing a secret names its version with a keyed hash whose root key each execution
+        # environment derives once (keyed_hash.py). Here the functions share one process, so
+        # only the first to store made the call: every function that stores needs it.
+        mac_key = backends.resources["MacKey.Arn"]
+        requests.add(Request("kms:GenerateMac", mac_key, (("kms:MacAlgorithm", "HMAC_SHA_256"),)))
+    events = backends.template().document["Resources"][function]["Properties"].get("Events", {})
+    if any(event["Type"] == "SQS" for event in events.values()):
+        # Lambda reads an encrypted queue for its event source with the function's role.
+        requests.add(Request("kms:Decrypt", key_arn, via("sqs")))
+    return requests
+
+
+def permitted(statements: list[dict[str, Any]], request: Request) -> bool:
+    """Some statement allows the request. Statements are evaluated one by one: moto answers DENIED
+    for an Allow statement whose condition does not hold (IAM ignores it), which would let one
+    such statement hide another that allows. The function policies have no Deny."""
+    assert all(statement["Effect"] == "Allow" for statement in statements)
+    return any(
+        IAMPolicy(json.dumps({"Version": "2012-10-17", "Statement": [statement]})).is_action_permitted(
+            request.action, request.resource, None, dict(request.conditions)
+        )
+        == PermissionResult.PERMITTED
+        for statement in statements
+    )
+
+
+def test_the_proof_can_fail() -> None:
+    """The evaluator refuses what a statement does not grant: another resource, another
+    condition value, another action."""
+    statements = [
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": "arn:aws:kms:eu-west-1:123456789012:key/k",
+            "Condition": {"StringEquals": {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}},
+        }
+    ]
+    granted = Request("kms:Decrypt", "arn:aws:kms:eu-west-1:123456789012:key/k", via("sqs"))
+    assert permitted(statements, granted)
+    assert not permitted(
+        statements, Request("kms:Decrypt", "arn:aws:kms:eu-west-1:123456789012:key/other", via("sqs"))
+    )
+    assert not permitted(statements, Request("kms:Decrypt", granted.resource, via("secretsmanager")))
+    assert not permitted(statements, Request("kms:Encrypt", granted.resource, via("sqs")))
+
+
+@pytest.mark.iam_proof
+@pytest.mark.parametrize("function", FUNCTIONS)
+def test_every_call_is_granted_and_every_grant_is_used(
+    function: str, aws_calls: AwsCallLog, backends: LocalBackends
+) -> None:
+    calls = aws_calls.of(function)
+    assert calls, f"{function} made no AWS call in this session: run the whole suite"
+    statements = backends.template().policy_statements(function)
+    requests = all_requests(function, calls, backends)
+
+    refused = sorted({(r.action, r.resource, r.conditions) for r in requests if not permitted(statements, r)})
+    assert refused == [], f"{function} made calls its policies do not grant"
+
+    for statement in statements:
+        unused = [
+            grant
+            for grant in grants_of(statement)
+            if not any(permitted([narrowed(statement, grant)], r) for r in requests)
+        ]
+        assert unused == [], f"{function}: {statement.get('Sid')} grants what no call uses"
+
+
+def grants_of(statement: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """Each (action, resource, via service) a statement grants, to be used one by one."""
+    actions = _listed(statement["Action"])
+    resources = _listed(statement["Resource"])
+    services = _listed(statement.get("Condition", {}).get("StringEquals", {}).get("kms:ViaService", [None]))
+    return [
+        (action, resource, service) for action in actions for resource in resources for service in services
+    ]
+
+
+def narrowed(statement: dict[str, Any], grant: tuple[str, str, str | None]) -> dict[str, Any]:
+    action, resource, service = grant
+    conditions = dict(statement.get("Condition", {}).get("StringEquals", {}))
+    if service is not None:
+        conditions["kms:ViaService"] = service
+    return {
+        "Effect": "Allow",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"StringEquals": conditions},
+    }
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,148 @@
+"""The scheduled health check's sweep: it queues a check of exactly the connections due, once
+each, whatever its event says, and a sweep that runs out of time goes on where it stopped."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from local.backends import LocalBackends
+from local.event_source import sqs_event
+from local.lambda_context import LocalLambdaContext
+from local.template import FunctionSpec
+from sesame_link import deadline
+from sesame_link.sweeping import STEP_WORST_SECONDS
+from tests import canary
+from tests.integration.conftest import registry_items
+from tests.integration.test_connections import registry_item
+
+pytestmark = pytest.mark.integration
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+MAX_AGE = timedelta(hours=20)  # the template's HealthCheckMaxAgeHours
+Key = tuple[str, str]
+
+
+def drain(backends: LocalBackends, queue: str) -> list[dict[str, Any]]:
+    """Every message of a queue of the local stack, removed from it."""
+    sqs, url = backends.client("sqs"), backends.resources[queue]
+    messages = []
+    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
+        "Messages"
+    ):
+        for message in batch:
+            messages.append(message)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    return messages
+
+
+def queued_checks(backends: LocalBackends) -> list[Key]:
+    bodies = [json.loads(message["Body"]) for message in drain(backends, "CheckQueue")]
+    assert all(set(body) == {"tenant_id", "connection_id"} for body in bodies), "ids only, never a token"
+    return [(body["tenant_id"], body["connection_id"]) for body in bodies]
+
+
+def due_now(backends: LocalBackends) -> set[Key]:
+    cutoff = (datetime.now(UTC) - MAX_AGE).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        (item["tenant"]["S"], item["connection_id"]["S"])
+        for item in registry_items(backends)
+        if item["checked_at"]["S"] < cutoff
+    }
+
+
+@pytest.fixture
+def connections(backends: LocalBackends, request: pytest.FixtureRequest) -> Iterator[set[Key]]:
+    """`request.param` registry entries (default 100), two in three checked long enough ago to be
+    due; yields the due ones."""
+    tenant = f"tenant-sweep-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    ages = [timedelta(days=3), MAX_AGE + timedelta(minutes=5), timedelta(hours=1)]
+    items = []
+    for index in range(getattr(request, "param", 100)):
+        age = ages[index % 3]
+        checked_at = (now - age).strftime("%Y-%m-%dT%H:%M:%SZ")
+        item = registry_item(
+            tenant, f"conn_{index:032x}", f"c0ffee00-0000-4000-8000-{index:012d}", checked_at
+        )
+        items.append(item)
+    dynamodb, table = backends.client("dynamodb"), backends.resources["ConnectionsTable"]
+    for start in range(0, len(items), 25):
+        batch = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+        dynamodb.batch_write_item(RequestItems={table: batch})
+    drain(backends, "CheckQueue")
+    drain(backends, "SweepQueue")
+    yield {(tenant, item["connection_id"]["S"]) for index, item in enumerate(items) if index % 3 != 2}
+    drain(backends, "CheckQueue")
+    for start in range(0, len(items), 25):
+        keys = [
+            {"DeleteRequest": {"Key": {k: item[k] for k in ("tenant", "connection_id")}}}
+            for item in items[start : start + 25]
+        ]
+        dynamodb.batch_write_item(RequestItems={table: keys})
+
+
+@pytest.mark.parametrize(
+    ("connections", "event"),
+    [
+        (1000, {}),
+        (30, {"version": "0", "detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}}),
+        (30, {"Records": "not a list", "detail": "anything"}),
+    ],
+    indirect=["connections"],
+    ids=["1,000 connections", "a scheduler notification", "an odd event"],
+)
+def test_a_sweep_queues_exactly_the_due_connections_once_each(
+    event: dict[str, Any],
+    connections: set[Key],
+    backends: LocalBackends,
+    sweep_handler: Handler,
+    sweep_spec: FunctionSpec,
+) -> None:
+    due = due_now(backends)
+    assert connections <= due
+    result = sweep_handler(event, LocalLambdaContext(sweep_spec))
+
+    queued = queued_checks(backends)
+    assert Counter(queued).most_common(1)[0][1] == 1, "once each"
+    assert set(queued) == due
+    assert result == {"queued": len(due), "continued": False}
+
+
+def test_a_sweep_that_runs_out_of_time_goes_on_where_it_stopped(
+    connections: set[Key], backends: LocalBackends, sweep_handler: Handler, sweep_spec: FunctionSpec
+) -> None:
+    from sesame_link import runtime  # noqa: PLC0415 - the client the sweep handler sends with
+
+    due = due_now(backends)
+
+    def slow_send(**_: Any) -> None:
+        time.sleep(0.1)
+
+    sqs = runtime.sqs_client()
+    sqs.meta.events.register("before-send.sqs.SendMessageBatch", slow_send)
+    try:
+        # Time for a few sends only: the sweep must stop, and say where it stopped.
+        short = STEP_WORST_SECONDS + deadline.ANSWER_RESERVE_SECONDS + 0.35
+        first = sweep_handler({}, LocalLambdaContext(sweep_spec, short))
+    finally:
+        sqs.meta.events.unregister("before-send.sqs.SendMessageBatch", slow_send)
+    assert first["continued"] is True
+    assert 0 < first["queued"] < len(due)
+    [continuation] = drain(backends, "SweepQueue")
+    assert canary.leaked_in(continuation["Body"]) == 0
+
+    queue_arn = backends.resources["SweepQueue.Arn"]
+    second = sweep_handler(sqs_event([continuation], queue_arn), LocalLambdaContext(sweep_spec))
+
+    assert second["continued"] is False
+    queued = queued_checks(backends)
+    assert len(queued) == first["queued"] + second["queued"]
+    assert Counter(queued).most_common(1)[0][1] == 1, "nothing queued twice: not restarted"
+    assert set(queued) == due
