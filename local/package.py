@@ -1,12 +1,11 @@
 """A deployment package assembled for this machine's Python, with no pip and no download: the
-pinned distributions are copied from this environment, then functions/Makefile's `assemble` adds
-the code, removes what no handler imports and compiles bytecode, as `make build` does for Lambda.
-Beside it, `runtime` holds what the Lambda runtime provides (botocore and what it needs)."""
+pinned distributions (the SDK included) are copied from this environment, then functions/
+Makefile's `assemble` adds the code, removes what no handler imports and botocore's data for the
+services the code does not call, and compiles bytecode, as `make build` does for Lambda."""
 
 from __future__ import annotations
 
 import importlib.metadata
-import os
 import re
 import shutil
 import subprocess
@@ -16,25 +15,19 @@ from pathlib import Path
 
 from local.template import ROOT
 
-RUNTIME_DISTRIBUTIONS = ("botocore", "python-dateutil", "six", "jmespath", "urllib3")
-
 
 @dataclass(frozen=True)
 class LocalPackage:
     code: Path
-    runtime: Path
 
     def python_path(self) -> str:
-        return f"{self.code}{os.pathsep}{self.runtime}"
+        return str(self.code)
 
 
 def assemble_local_package(root: Path, bytecode: bool = True) -> LocalPackage:
-    package = LocalPackage(code=root / "task", runtime=root / "runtime")
+    package = LocalPackage(code=root / "task")
     for name in pinned_distributions():
         copy_distribution(name, package.code)
-    for name in RUNTIME_DISTRIBUTIONS:
-        copy_distribution(name, package.runtime)
-    compile_bytecode(package.runtime)  # the runtime's botocore comes compiled
     subprocess.run(
         [
             shutil.which("make") or "make",

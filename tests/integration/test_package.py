@@ -1,7 +1,8 @@
 """The deployment package as `make build` assembles it, for this machine's Python: the pinned
-dependencies, less what functions/Makefile removes as unused, plus bytecode. Each handler runs
-from it in a process that sees nothing else but the standard library and what the Lambda
-runtime provides (botocore), as in Lambda: a removal that something imports fails here."""
+dependencies with the SDK (boto3, botocore), less what functions/Makefile removes as unused and
+botocore's data for other services, plus bytecode. Each handler runs from it in a process that
+sees nothing else but the standard library: a removal that something imports, or a service whose
+data was trimmed, fails here; so does an SDK that is not the package's own."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from local.backends import DEMO_ACCOUNTS, LocalBackends
+from local.backends import DEMO_ACCOUNTS, LocalBackends, local_function_spec
 from local.package import LocalPackage, assemble_local_package
 from local.template import FunctionSpec
 
@@ -35,7 +36,9 @@ package = sys.argv[3]
 files = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
 loaded = [f for f in files if f.startswith(package) and f.endswith(".py")]
 compiled = [f for f in loaded if os.path.exists(importlib.util.cache_from_source(f))]
-print(json.dumps({"answer": answer, "loaded": len(loaded), "compiled": len(compiled)}))
+import boto3, botocore, requests
+sdk = {m.__name__: [m.__version__, m.__file__.startswith(package)] for m in (boto3, botocore, requests)}
+print(json.dumps({"answer": answer, "loaded": len(loaded), "compiled": len(compiled), "sdk": sdk}))
 """
 
 
@@ -78,26 +81,48 @@ def invoke_from_package(
     return json.loads(child.stdout.strip().splitlines()[-1])
 
 
+PINNED = dict(
+    line.split("==")
+    for line in (ROOT / "functions" / "requirements.txt").read_text().splitlines()
+    if "==" in line
+)
+HANDLERS = {
+    "LinkFunction": ("link-good.json", lambda answer: answer["statusCode"] in (200, 201)),
+    "ProvisioningFunction": (
+        "eventbridge-submitted.json",
+        lambda answer: answer["outcome"] in ("linked", "relinked"),
+    ),
+    "CheckFunction": ("sqs-check-batch.json", lambda answer: answer == {"batchItemFailures": []}),
+    "SweepFunction": ("sweep-scheduled.json", lambda answer: answer["continued"] is False),
+}
+
+
 def test_the_package_leaves_out_what_the_makefile_lists(package: LocalPackage) -> None:
     code = package.code
     assert not (code / "pydantic" / "v1").exists()
     assert not (code / "aws_lambda_powertools" / "utilities" / "idempotency").exists()
+    assert sorted(path.name for path in (code / "botocore" / "data").iterdir() if path.is_dir()) == [
+        "dynamodb",
+        "events",
+        "kms",
+        "secretsmanager",
+        "sqs",
+    ]
     assert (code / "sesame_link" / "handlers" / "api.py").exists()
 
 
-def test_the_http_handler_links_from_the_package_with_its_bytecode(
-    package: LocalPackage, link_spec: FunctionSpec, backends: LocalBackends
+@pytest.mark.parametrize("function", sorted(HANDLERS))
+def test_every_handler_runs_from_the_package_alone_on_its_own_sdk(
+    function: str, package: LocalPackage, backends: LocalBackends, link_spec: FunctionSpec
 ) -> None:
-    result = invoke_from_package(package, link_spec, backends, "link-good.json")
-    assert result["answer"]["statusCode"] in (200, 201)
-    assert json.loads(result["answer"]["body"])["company"]["name"] == DEMO_ACCOUNTS[0][3]
+    spec = local_function_spec(function, backends)
+    event, answered = HANDLERS[function]
+    result = invoke_from_package(package, spec, backends, event)
+    assert answered(result["answer"]), result["answer"]
     assert result["loaded"] > 100
     assert result["compiled"] == result["loaded"]
-
-
-def test_the_provisioning_handler_links_from_the_package_with_its_bytecode(
-    package: LocalPackage, provisioning_spec: FunctionSpec, backends: LocalBackends
-) -> None:
-    result = invoke_from_package(package, provisioning_spec, backends, "eventbridge-submitted.json")
-    assert result["answer"]["outcome"] == "linked"
-    assert result["compiled"] == result["loaded"] > 100
+    assert result["sdk"] == {
+        "boto3": [PINNED["boto3"], True],
+        "botocore": [PINNED["botocore"], True],
+        "requests": [PINNED["requests"], True],
+    }
