@@ -5,11 +5,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LIVE ?=
+STATE ?=
+TOKEN ?=
 
 FUNCTION ?= LinkFunction
 EVENT ?= events/link-good.json
 
-.PHONY: run test chromium invoke openapi build bench lint format clean
+.PHONY: run test chromium invoke sweep sesame-token openapi build bench lint format clean
 
 # Template tools pin conflicting boto3 versions: each gets a virtual environment of its own.
 .venv-%/.installed: tools/%.txt
@@ -24,11 +26,17 @@ $(STAMP): requirements-dev.txt functions/requirements.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
 
-run: $(STAMP) ## the HTTP door on http://127.0.0.1:3000 with local backends (LIVE=1: real AWS + Sesame)
+run: $(STAMP) ## the HTTP API and connect page on http://127.0.0.1:3000, local backends (LIVE=1 AWS_PROFILE=.. STACK=..: a deployed stack)
 	$(BIN)/python -m local.run $(if $(LIVE),--live)
 
-invoke: $(STAMP) ## run FUNCTION on EVENT in-process, as `sam local invoke` would (LIVE=1: real AWS + Sesame)
+invoke: $(STAMP) ## run FUNCTION on EVENT in-process, as `sam local invoke` would (the running make run's stack if any; LIVE=1: a deployed stack + real Sesame)
 	@$(BIN)/python -m local.invoke --function $(FUNCTION) --event $(EVENT) $(if $(LIVE),--live)
+
+sweep: $(STAMP) ## one health check against `make run`: the sweep, then the check queue drained
+	@$(BIN)/python -m local.sweep_once
+
+sesame-token: $(STAMP) ## in `make run`'s Sesame simulator, STATE=revoked|forbidden|active a token (TOKEN, default the eu1 demo)
+	@$(BIN)/python -m local.sesame_control "$(STATE)" "$(TOKEN)"
 
 openapi: $(STAMP) ## regenerate openapi.json from the Powertools resolver (a test fails when it is stale)
 	$(BIN)/python -m local.openapi

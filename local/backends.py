@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import logging
 import os
-from dataclasses import dataclass, field
+import socket
+from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -17,7 +19,7 @@ import boto3
 from local.aws_server import LocalAwsServer
 from local.dns import install_local_resolver, simulated_sesame_url
 from local.sesame_sim import SesameSimulator
-from local.template import FunctionSpec, Template
+from local.template import ROOT, FunctionSpec, Template
 
 LOCAL_REGION = "eu-west-1"
 LOCAL_ACCOUNT = "123456789012"
@@ -47,6 +49,8 @@ FAKE_AWS_CREDENTIALS = {
 }
 # Unset so that credentials lying in the environment never reach the local run (or vice versa).
 AWS_VARIABLES_TO_CLEAR = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
+# Written by make run while it runs (tests give each run a file of its own).
+STACK_FILE = Path(os.environ.get("LOCAL_STACK_FILE") or ROOT / ".local-stack.json")
 PSEUDO_PARAMETERS = {
     "AWS::Region": LOCAL_REGION,
     "AWS::AccountId": LOCAL_ACCOUNT,
@@ -57,12 +61,14 @@ PSEUDO_PARAMETERS = {
 
 
 @dataclass
-class LocalBackends:
-    aws: LocalAwsServer
-    sesame: SesameSimulator
+class LocalStack:
+    """Where the local stack's parts are: enough for another process to use them (make invoke,
+    make sweep beside a running make run)."""
+
     aws_endpoint: str
+    sesame_port: int
     parameters: dict[str, str]
-    resources: dict[str, str] = field(default_factory=dict)  # template reference -> local value
+    resources: dict[str, str]  # template reference -> local value
 
     @property
     def key_arn(self) -> str:
@@ -72,7 +78,7 @@ class LocalBackends:
         return {
             **FAKE_AWS_CREDENTIALS,
             "AWS_ENDPOINT_URL": self.aws_endpoint,
-            "SESAME_API_URL": simulated_sesame_url(self.sesame.port),
+            "SESAME_API_URL": simulated_sesame_url(self.sesame_port),
         }
 
     def stand_ins(self) -> dict[str, str]:
@@ -84,6 +90,32 @@ class LocalBackends:
 
     def client(self, service: str) -> Any:
         return local_client(self.aws_endpoint, service)
+
+    def save(self) -> None:
+        STACK_FILE.write_text(
+            json.dumps({field.name: getattr(self, field.name) for field in fields(LocalStack)})
+        )
+
+    @classmethod
+    def running(cls) -> LocalStack | None:
+        """The stack of a `make run` going on this machine, if there is one."""
+        try:
+            stack = cls(**json.loads(STACK_FILE.read_text(encoding="utf-8")))
+            host, port = stack.aws_endpoint.removeprefix("http://").split(":")
+            socket.create_connection((host, int(port)), timeout=1).close()
+        except (OSError, ValueError, TypeError):
+            return None
+        apply_environment(FAKE_AWS_CREDENTIALS)
+        install_local_resolver(SIMULATED_REGIONS)
+        return stack
+
+
+@dataclass
+class LocalBackends(LocalStack):
+    """The local stack with its servers, running in this process."""
+
+    aws: LocalAwsServer
+    sesame: SesameSimulator
 
     def stop(self) -> None:
         self.sesame.stop()
@@ -106,7 +138,12 @@ def start_local_backends(
         sesame.add_account(token, region, company_id, company_name)
     install_local_resolver(SIMULATED_REGIONS)
     backends = LocalBackends(
-        aws=aws, sesame=sesame, aws_endpoint=f"http://{host}:{port}", parameters=dict(parameters or {})
+        aws_endpoint=f"http://{host}:{port}",
+        sesame_port=sesame.port,
+        parameters=dict(parameters or {}),
+        resources={},
+        aws=aws,
+        sesame=sesame,
     )
     _create_stack_resources(backends)
     return backends
@@ -176,7 +213,7 @@ def _create_rule(backends: LocalBackends, template: Template, logical_id: str) -
 
 
 def local_function_spec(
-    logical_id: str, backends: LocalBackends, parameters: dict[str, str] | None = None
+    logical_id: str, backends: LocalStack, parameters: dict[str, str] | None = None
 ) -> FunctionSpec:
     """The function as template.yaml declares it, pointed at the local backends."""
     spec = backends.template(parameters).function(logical_id)

@@ -1,6 +1,7 @@
 """`make invoke FUNCTION=LinkFunction EVENT=events/link-good.json`: run a function in-process on an
 event file, as `sam local invoke` would: handler, code folder, timeout and environment come from
-template.yaml. Local backends by default; `--live` uses a deployed stack's resources (a named
+template.yaml. The stack of a running `make run` if there is one (same registry, same
+simulator), else local backends of its own; `--live` uses a deployed stack's resources (a named
 profile and the stack's name) and the real Sesame. Prints the function's answer as JSON on
 stdout; its logs go to stderr."""
 
@@ -13,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from local.backends import apply_environment, local_function_spec, start_local_backends
+from local.backends import LocalStack, apply_environment, local_function_spec, start_local_backends
 from local.lambda_context import LocalLambdaContext
 from local.live import deployed_stand_ins
 from local.template import function_spec, load_handler
@@ -29,7 +30,13 @@ def main() -> None:
         spec.environment["AWS_PROFILE"] = arguments.profile
         os.environ.pop("AWS_ENDPOINT_URL", None)
     else:
-        spec = local_function_spec(arguments.function, start_local_backends())
+        running = LocalStack.running()
+        stack = running or start_local_backends()
+        print(
+            f"local stack: {'the running make run' if running else 'started for this invoke'}",
+            file=sys.stderr,
+        )
+        spec = local_function_spec(arguments.function, stack)
     apply_environment(spec.environment)
     with contextlib.redirect_stdout(sys.stderr):  # the function's logs, as CloudWatch would have them
         handler = load_handler(spec)

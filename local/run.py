@@ -10,13 +10,16 @@ and the real Sesame.
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import signal
 import sys
 
 from local.backends import (
     DEMO_ACCOUNTS,
     DEMO_TENANT,
     LOCAL_REGION,
+    STACK_FILE,
     apply_environment,
     local_function_spec,
     start_local_backends,
@@ -28,6 +31,7 @@ from local.template import FunctionSpec, function_spec, load_handler
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as on Ctrl-C: clean up
     arguments = _arguments()
     gateway = LocalGateway(default_claims={"sub": arguments.tenant}, port=arguments.port, serve_page=True)
     # The connect page at / is the frontend: its origin is the one CORS allows.
@@ -60,6 +64,8 @@ def _local_specs(arguments: argparse.Namespace, functions: list[str], parameters
     backends = start_local_backends(
         aws_port=arguments.aws_port, sesame_port=arguments.sesame_port, parameters=parameters
     )
+    backends.save()  # for make invoke and make sweep, in other terminals
+    atexit.register(STACK_FILE.unlink, missing_ok=True)
     specs = [local_function_spec(function, backends) for function in functions]
     spec = specs[0]
     token, region, _, company = DEMO_ACCOUNTS[0]

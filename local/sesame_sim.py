@@ -3,7 +3,9 @@
 It follows reference/sesame-api.md: Bearer auth, 401 for an unknown token or a token of another
 region, the documented 200 shape. The region comes from the Host (`api-eu1.sesame.test`, with
 local/dns.py) or from a path prefix (`http://127.0.0.1:PORT/eu1/core/v3/info`).
-Faults are set per region, in-process, for tests of what goes wrong.
+Faults are set per region, in-process, for tests of what goes wrong. A token can be revoked (401)
+or lose its API access (403), in-process or by `POST /_simulator/tokens` with
+{"token": ..., "state": "revoked" | "forbidden" | "active"} (`make sesame-token`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from http.server import BaseHTTPRequestHandler
 from local.http_server import KeepAliveHandler, LoopbackServer
 
 INFO_PATH = "/core/v3/info"
+CONTROL_PATH = "/_simulator/tokens"
+TOKEN_STATES = {"active": None, "revoked": 401, "forbidden": 403}
 _HOST_REGION = re.compile(r"^api-([a-z0-9]+)\.")
 _PATH_REGION = re.compile(r"^/([a-z0-9]+)" + re.escape(INFO_PATH) + "$")
 
@@ -60,6 +64,7 @@ class SesameSimulator:
     ) -> None:
         self.latency_seconds = latency_seconds
         self._accounts: dict[str, Account] = {}
+        self._states: dict[str, str] = {}
         self._faults: dict[str, Fault] = {}
         self._seen: list[SeenRequest] = []
         self._lock = threading.Lock()
@@ -84,6 +89,16 @@ class SesameSimulator:
         with self._lock:
             self._accounts[token] = Account(region, company_id, company_name)
 
+    def set_token_state(self, token: str, state: str) -> bool:
+        """Revoke a token, take its API access away, or make it active again; False if unknown."""
+        if state not in TOKEN_STATES:
+            raise ValueError(f"a token state is one of {sorted(TOKEN_STATES)}")
+        with self._lock:
+            if token not in self._accounts:
+                return False
+            self._states[token] = state
+            return True
+
     def set_fault(self, region: str, fault: Fault | None) -> None:
         with self._lock:
             if fault is None:
@@ -94,6 +109,7 @@ class SesameSimulator:
     def reset(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._states.clear()
             self._seen.clear()
 
     def seen(self) -> list[SeenRequest]:
@@ -101,15 +117,19 @@ class SesameSimulator:
             return list(self._seen)
 
     def answer(self, region: str | None, authorization: str | None) -> tuple[int, bytes, Fault | None]:
+        token = _bearer(authorization) or ""
         with self._lock:
             fault = self._faults.get(region or "")
-            account = self._accounts.get(_bearer(authorization) or "")
+            account = self._accounts.get(token)
+            refusal = TOKEN_STATES[self._states.get(token, "active")]
         if fault is not None and fault.status is not None:
             status, body = fault.status, fault.body
         elif region is None:
             status, body = 404, b'{"error":"Not Found"}'
-        elif account is None or account.region != region:
+        elif account is None or account.region != region or refusal == 401:
             status, body = 401, b'{"error":"Unauthorized"}'
+        elif refusal == 403:
+            status, body = 403, b'{"error":"Forbidden"}'
         else:
             status, body = 200, _info_body(account)
         with self._lock:
@@ -157,6 +177,18 @@ def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.end_headers()
             self._write(body, fault.trickle_seconds)
+
+        def do_POST(self) -> None:
+            """The control endpoint: change a token's state."""
+            try:
+                order = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+                token, state = order["token"], order["state"]
+                status = 204 if self.path == CONTROL_PATH and simulator.set_token_state(token, state) else 404
+            except (ValueError, KeyError, TypeError):
+                status = 400
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
 
         def _reset_mid_response(self) -> None:
             self.wfile.write(b'HTTP/1.1 200 OK\r\nContent-Length: 400\r\n\r\n{"data": {"comp')

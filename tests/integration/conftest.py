@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -48,7 +49,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @contextmanager
-def local_run(*arguments: str, environment: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+def local_run(
+    *arguments: str, environment: dict[str, str] | None = None, stack_file: Path | None = None
+) -> Iterator[dict[str, str]]:
     """`make run`'s entry point in a process of its own, on ephemeral ports; yields its endpoints.
     Its output is drained all along (a full pipe would stall it) and checked for tokens at the end."""
     process = subprocess.Popen(
@@ -66,7 +69,13 @@ def local_run(*arguments: str, environment: dict[str, str] | None = None) -> Ite
             *arguments,
         ],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **(environment or {})},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            # Never the developer's own make run: each run tells where its stack is in a file of its own.
+            "LOCAL_STACK_FILE": str(stack_file or Path(tempfile.mkdtemp()) / "stack.json"),
+            **(environment or {}),
+        },
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

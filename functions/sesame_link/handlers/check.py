@@ -82,7 +82,9 @@ def check_record(record: SQSRecord) -> str:
     try:
         result = checks.check(requested.tenant_id, requested.connection_id)
     except errors.ConnectionNotFound:
-        return "gone"  # unlinked since it was queued: nothing to check, nothing to bring back
+        # Unlinked since it was queued: nothing to check, nothing to bring back.
+        logger.info("Check skipped: the connection is gone", extra={"connection_id": requested.connection_id})
+        return "gone"
     except errors.LinkError as exc:
         report_check_inconclusive(exc, requested.connection_id)
         if exc.retryable:
