@@ -1,5 +1,7 @@
-// The connect form: POST {token, region} to the sesame-link API, show the confirmation or a clear
-// message per error code. Calls the API as a deployed frontend does: another origin, CORS, JSON.
+// The connect page: the form POSTs {token, region} to the sesame-link API and shows the confirmation
+// or a clear message per error code; below it, the tenant's connections with their status, a
+// "Check now", an "Unlink" with a confirmation step, and "Reconnect" for a broken one. Calls the
+// API as a deployed frontend does: another origin, CORS, JSON.
 "use strict";
 
 const api = document.querySelector('meta[name="sesame-link-api"]').content;
@@ -8,6 +10,18 @@ const tokenInput = document.getElementById("token");
 const regionInput = document.getElementById("region");
 const submit = document.getElementById("submit");
 const outcome = document.getElementById("outcome");
+const list = document.getElementById("connections");
+const empty = document.getElementById("linked-empty");
+const more = document.getElementById("more");
+const reconnecting = document.getElementById("reconnecting");
+let nextCursor = null;
+
+const STATUS = {
+  active: "Working",
+  invalid_token: "Needs attention: Sesame no longer accepts the token",
+  token_forbidden: "Needs attention: the API add-on is off or the token lost its access",
+  company_changed: "Needs attention: the token now belongs to another company",
+};
 
 const MESSAGES = {
   invalid_request: "Check the form: the token or the region is not in the expected shape.",
@@ -60,6 +74,8 @@ async function connect() {
 
 function showConnected(connection) {
   tokenInput.value = "";
+  reconnecting.hidden = true;
+  loadConnections();
   const details = document.createElement("dl");
   for (const [term, value] of [
     ["Company", connection.company.name || connection.company.id],
@@ -124,3 +140,84 @@ function button(label, onClick) {
 function retryButton() {
   return button("Try again", connect);
 }
+
+// The connections list.
+
+more.addEventListener("click", () => loadConnections(nextCursor));
+
+async function loadConnections(cursor = null) {
+  const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+  const response = await fetch(`${api}/connections${query}`);
+  if (!response.ok) return;
+  const page = await response.json();
+  if (!cursor) list.replaceChildren();
+  list.append(...page.connections.map(connectionItem));
+  nextCursor = page.next_cursor;
+  more.hidden = !nextCursor;
+  empty.hidden = list.children.length > 0;
+}
+
+function connectionItem(connection) {
+  const item = document.createElement("li");
+  item.dataset.connection = connection.connection_id;
+  item.className = connection.status;
+  const name = document.createElement("strong");
+  name.textContent = connection.company.name || connection.company.id;
+  const status = document.createElement("span");
+  status.className = "status";
+  status.textContent = STATUS[connection.status_reason || connection.status];
+  const facts = document.createElement("p");
+  facts.className = "help";
+  facts.textContent = `Region ${connection.region} · token ${connection.token_hint} · linked ${when(connection.linked_at)} · checked ${when(connection.checked_at)}`;
+  const note = document.createElement("p");
+  note.className = "note";
+  const actions = document.createElement("div");
+  actions.className = "actions";
+  actions.append(button("Check now", () => check(connection, note)));
+  if (connection.status === "broken") actions.append(button("Reconnect", () => reconnect(connection)));
+  actions.append(button("Unlink", () => confirmUnlink(connection, actions)));
+  item.append(name, status, facts, note, actions);
+  return item;
+}
+
+async function check(connection, note) {
+  note.textContent = "Checking with Sesame…";
+  const response = await fetch(`${api}/connections/${connection.connection_id}/check`, { method: "POST" });
+  if (response.ok) {
+    const checked = await response.json();
+    list.querySelector(`[data-connection="${checked.connection_id}"]`).replaceWith(connectionItem(checked));
+    return;
+  }
+  const problem = await response.json();
+  const retryAfter = response.headers.get("Retry-After");
+  note.textContent = (MESSAGES[problem.code] || problem.detail) + (retryAfter ? ` Try again in ${retryAfter} seconds.` : "");
+}
+
+function reconnect(connection) {
+  regionInput.value = connection.region;
+  tokenInput.value = "";
+  reconnecting.textContent = `Reconnecting ${connection.company.name || connection.company.id}: paste a new API token from Sesame.`;
+  reconnecting.hidden = false;
+  tokenInput.focus();
+}
+
+function confirmUnlink(connection, actions) {
+  const question = document.createElement("p");
+  question.textContent = `Unlink ${connection.company.name || connection.company.id}? Its stored token will be deleted.`;
+  actions.replaceChildren(
+    question,
+    button("Yes, unlink", () => unlink(connection)),
+    button("Cancel", () => loadConnections()),
+  );
+}
+
+async function unlink(connection) {
+  await fetch(`${api}/connections/${connection.connection_id}`, { method: "DELETE" });
+  loadConnections();
+}
+
+function when(timestamp) {
+  return new Date(timestamp).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+loadConnections();

@@ -4,7 +4,10 @@ to test-output/browser/."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,7 +61,7 @@ def page(browser: Browser, running: dict[str, str]) -> Iterator[Page]:
 def connect(page: Page, token: str, region: str) -> None:
     page.get_by_label("API token").fill(token)
     page.get_by_label("Region").fill(region)
-    page.get_by_role("button", name="Connect").click()
+    page.get_by_role("button", name="Connect", exact=True).click()
 
 
 def screenshot(page: Page, name: str) -> None:
@@ -113,3 +116,92 @@ def test_a_bad_token_says_so(page: Page) -> None:
     expect(outcome).to_contain_text("Sesame did not accept this token")
     assert token not in outcome.inner_text()
     screenshot(page, "4-bad-token")
+
+
+@pytest.fixture(scope="module")
+def stack_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lifecycle") / "stack.json"
+
+
+@pytest.fixture
+def lifecycle_page(browser: Browser, stack_file: Path) -> Iterator[Page]:
+    """The page against a make run of its own: a tenant with no connection yet."""
+    with local_run(stack_file=stack_file) as endpoints:
+        context = browser.new_context(viewport={"width": 720, "height": 900})
+        opened = context.new_page()
+        opened.goto(endpoints["url"] + "/")
+        yield opened
+        context.close()
+
+
+def simulator(stack_file: Path, state: str) -> None:
+    child = subprocess.run(
+        [sys.executable, "-m", "local.sesame_control", state],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "LOCAL_STACK_FILE": str(stack_file)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == 0, child.stderr
+
+
+def test_a_customer_sees_a_connection_and_unlinks_it_after_confirming(lifecycle_page: Page) -> None:
+    page = lifecycle_page
+    expect(page.locator("#linked-empty")).to_be_visible()
+    token, region, _, company_name = DEMO_ACCOUNTS[0]
+    connect(page, token, region)
+
+    item = page.locator("#connections li")
+    expect(item).to_have_count(1)
+    expect(item).to_contain_text(company_name)
+    expect(item).to_contain_text(f"Region {region}")
+    expect(item).to_contain_text("token …" + token[-4:])
+    expect(item.locator(".status")).to_have_text("Working")
+    expect(item).to_contain_text("linked ")
+    expect(item).to_contain_text("checked ")
+    screenshot(page, "5-connections")
+
+    item.get_by_role("button", name="Unlink").click()
+    expect(item).to_contain_text(f"Unlink {company_name}? Its stored token will be deleted.")
+    screenshot(page, "6-unlink-confirmation")
+    item.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#connections li")).to_have_count(1)
+
+    page.locator("#connections li").get_by_role("button", name="Unlink").click()
+    page.get_by_role("button", name="Yes, unlink").click()
+    expect(page.locator("#connections li")).to_have_count(0)
+    expect(page.locator("#linked-empty")).to_be_visible()
+
+
+def test_a_broken_connection_is_found_by_check_now_and_reconnected(
+    lifecycle_page: Page, stack_file: Path
+) -> None:
+    page = lifecycle_page
+    token, region, _, company_name = DEMO_ACCOUNTS[0]
+    connect(page, token, region)
+    item = page.locator("#connections li")
+    expect(item.locator(".status")).to_have_text("Working")
+
+    simulator(stack_file, "revoked")  # an admin revoked the token in Sesame
+    item.get_by_role("button", name="Check now").click()
+    expect(item).to_have_class("broken")
+    expect(item.locator(".status")).to_have_text("Needs attention: Sesame no longer accepts the token")
+    screenshot(page, "7-broken")
+
+    page.get_by_label("Region").fill("eu4")
+    item.get_by_role("button", name="Reconnect").click()
+    expect(page.get_by_label("Region")).to_have_value(region)
+    expect(page.locator("#reconnecting")).to_contain_text(f"Reconnecting {company_name}")
+    expect(page.get_by_label("API token")).to_be_focused()
+    screenshot(page, "8-reconnect")
+
+    simulator(stack_file, "active")  # the admin made a token that works (here: the same, again)
+    page.get_by_label("API token").fill(token)
+    page.get_by_role("button", name="Connect", exact=True).click()
+    expect(page.locator("#outcome")).to_have_class("ok")
+    expect(page.locator("#connections li .status")).to_have_text("Working")
+    expect(page.locator("#reconnecting")).to_be_hidden()
+    assert token not in page.locator("#connections").inner_text()
+    screenshot(page, "9-reconnected")
