@@ -52,7 +52,9 @@ ConnectionId = Annotated[str, Field(pattern=CONNECTION_ID_PATTERN)]
 Status = Literal["active", "broken"]
 # The conclusive verdicts of a check that break a connection (DESIGN.md's status model).
 StatusReason = Literal["invalid_token", "token_forbidden", "company_changed"]
-_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True)
+# defer_build: a model's validator and serializer are built on its first use, not at import: each
+# function builds only the models it uses (the cold start, make bench).
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, hide_input_in_errors=True, defer_build=True)
 
 
 class LinkRequest(BaseModel):
@@ -82,7 +84,9 @@ class ProvisioningDetail(BaseModel):
 class CredentialSubmitted(BaseModel):
     """The EventBridge event that an SQS message body carries (envelope fields are ignored)."""
 
-    model_config = ConfigDict(extra="ignore", strict=True, frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(
+        extra="ignore", strict=True, frozen=True, hide_input_in_errors=True, defer_build=True
+    )
 
     detail_type: Literal["Sesame Credential Submitted"] = Field(alias="detail-type")
     detail: ProvisioningDetail
@@ -109,19 +113,23 @@ class SweepContinuation(BaseModel):
 class ListQuery(BaseModel):
     """GET /connections' query string."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True, defer_build=True)
 
     limit: int = Field(default=50, ge=1, le=100)
     cursor: str | None = Field(default=None, min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class Company(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     id: str
     name: str
 
 
 class Connection(BaseModel):
     """A connection as the API shows it: never the token, never the secret's ARN."""
+
+    model_config = ConfigDict(defer_build=True)
 
     connection_id: str
     provider: Literal["sesame_hr"] = "sesame_hr"
@@ -158,17 +166,23 @@ class LinkAnswer(Connection):
 
 
 class ConnectionList(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     connections: list[Connection]
     next_cursor: str | None
 
 
 class FieldProblem(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     field: str
     message: str
 
 
 class Problem(BaseModel):
     """RFC 9457 problem details, with the service's `code` and `retryable` members."""
+
+    model_config = ConfigDict(defer_build=True)
 
     type: str
     title: str

@@ -1,6 +1,6 @@
-"""The parts each function is made of, built once per execution environment: a handler module
-calls the builders it needs at import, so its clients live at module scope and a function
-creates no client it does not use."""
+"""The adapters the functions share, built once per execution environment: a handler module calls
+the builders it needs at import and puts its services together itself, so its clients live at
+module scope, and a function imports no service and creates no client it does not use."""
 
 from __future__ import annotations
 
@@ -8,18 +8,13 @@ from functools import cache
 from typing import TYPE_CHECKING, cast
 
 from sesame_link import aws
-from sesame_link.checking import CheckService
 from sesame_link.config import load_settings
-from sesame_link.connections import ConnectionsService
 from sesame_link.keyed_hash import KeyedHash
-from sesame_link.linking import LinkService
 from sesame_link.observability import record_publish_failure, record_sesame_latency
 from sesame_link.outcomes import OutcomePublisher
-from sesame_link.queues import SqsCheckQueue, SqsSweepContinuations
 from sesame_link.registry import DynamoDbRegistry
 from sesame_link.sesame import SesameClient, new_session
-from sesame_link.sweeping import SweepService
-from sesame_link.vault import SecretsManagerReader, SecretsManagerVault
+from sesame_link.vault import SecretsManagerVault
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -78,27 +73,4 @@ def registry() -> DynamoDbRegistry:
 def outcomes() -> OutcomePublisher:
     return OutcomePublisher(
         events_client(), settings.event_bus_name, on_publish_failure=record_publish_failure
-    )
-
-
-def link_service() -> LinkService:
-    return LinkService(sesame(), vault(), registry())
-
-
-def connections_service() -> ConnectionsService:
-    return ConnectionsService(registry(), vault(), keyed_hash(), settings.unlink_recovery_days)
-
-
-def check_service() -> CheckService:
-    """The only service that reads secrets, and it writes none."""
-    return CheckService(sesame(), SecretsManagerReader(secrets_client()), registry())
-
-
-def sweep_service() -> SweepService:
-    settings.require("check_queue_url", "sweep_queue_url")
-    return SweepService(
-        registry(),
-        SqsCheckQueue(sqs_client(), settings.check_queue_url),
-        SqsSweepContinuations(sqs_client(), settings.sweep_queue_url),
-        settings.health_check_max_age_hours,
     )

@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from sesame_link import deadline, errors, runtime
+from sesame_link.connections import ConnectionsService
 from sesame_link.handlers.http import (
     connection_id_of,
     current_tenant,
@@ -24,6 +25,7 @@ from sesame_link.handlers.http import (
 )
 from sesame_link.handlers.problems import invalid_request
 from sesame_link.handlers.reporting import report_failed, report_linked, report_unlinked
+from sesame_link.linking import LinkService
 from sesame_link.models import Connection, ConnectionList, LinkAnswer, LinkRequest, ListQuery
 from sesame_link.observability import logger, metrics
 
@@ -32,8 +34,10 @@ CONNECTION = "/connections/<connection_id>"
 MAX_BODY_BYTES = 8 * 1024
 
 settings = runtime.settings
-links = runtime.link_service()
-connections = runtime.connections_service()
+links = LinkService(runtime.sesame(), runtime.vault(), runtime.registry())
+connections = ConnectionsService(
+    runtime.registry(), runtime.vault(), runtime.keyed_hash(), settings.unlink_recovery_days
+)
 # The body is validated by the route with the LinkRequest model: Powertools' OpenAPI validation
 # would add ~10 ms to every cold start (make bench) and parse form and multipart bodies too.
 app = http_resolver(settings)

@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from sesame_link import deadline, errors, runtime
+from sesame_link.checking import CheckService
 from sesame_link.handlers.http import (
     connection_id_of,
     current_tenant,
@@ -31,9 +32,11 @@ from sesame_link.handlers.reporting import report_check_inconclusive, report_che
 from sesame_link.linking import LINK_WORST_SECONDS
 from sesame_link.models import CheckRequested, Connection
 from sesame_link.observability import logger, metrics
+from sesame_link.vault import SecretsManagerReader
 
 settings = runtime.settings
-checks = runtime.check_service()
+# The only function that reads secrets, and it writes none.
+checks = CheckService(runtime.sesame(), SecretsManagerReader(runtime.secrets_client()), runtime.registry())
 app = http_resolver(settings)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A check is one secret read, one Sesame request and one registry write: a link's worst case bounds it.

@@ -23,11 +23,11 @@ from sesame_link import deadline, errors, runtime
 from sesame_link.domain import parse_tenant
 from sesame_link.handlers.problems import invalid_request
 from sesame_link.handlers.reporting import report_failed, report_linked
-from sesame_link.linking import LINK_WORST_SECONDS
+from sesame_link.linking import LINK_WORST_SECONDS, LinkService
 from sesame_link.models import CredentialSubmitted, ProvisioningDetail
 from sesame_link.observability import logger, metrics
 
-links = runtime.link_service()
+links = LinkService(runtime.sesame(), runtime.vault(), runtime.registry())
 # A batch that failed whole is reported item by item too: same redelivery, no invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

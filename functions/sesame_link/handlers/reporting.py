@@ -3,11 +3,15 @@ outcome bus, one log line. Never the token."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sesame_link import errors, runtime
-from sesame_link.checking import CheckResult
-from sesame_link.domain import ConnectionRecord
-from sesame_link.linking import LinkResult
 from sesame_link.observability import logger, record_check, record_outcome, record_unlinked
+
+if TYPE_CHECKING:
+    from sesame_link.checking import CheckResult
+    from sesame_link.domain import ConnectionRecord
+    from sesame_link.linking import LinkResult
 
 outcomes = runtime.outcomes()
 

@@ -15,8 +15,17 @@ from pydantic import ValidationError
 from sesame_link import deadline, runtime
 from sesame_link.models import SweepContinuation
 from sesame_link.observability import logger, metrics, record_queued
+from sesame_link.queues import SqsCheckQueue, SqsSweepContinuations
+from sesame_link.sweeping import SweepService
 
-sweeps = runtime.sweep_service()
+settings = runtime.settings
+settings.require("check_queue_url", "sweep_queue_url")
+sweeps = SweepService(
+    runtime.registry(),
+    SqsCheckQueue(runtime.sqs_client(), settings.check_queue_url),
+    SqsSweepContinuations(runtime.sqs_client(), settings.sweep_queue_url),
+    settings.health_check_max_age_hours,
+)
 
 
 @logger.inject_lambda_context
