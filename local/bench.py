@@ -193,11 +193,12 @@ def measure(smoke: bool, probe_python: str) -> tuple[dict[str, float], dict[str,
         spec = function_spec("LinkFunction", backends["stand_ins"])
         code_dir = deployed_code(spec.code_dir, Path(code_root), probe_python)
         environment = probe_environment(backends, spec, code_dir)
+        # First, while the registry holds next to nothing: a sweep's work grows with it.
+        others = other_cold_starts(cold_runs, environment, probe_python)
         handler_cold, floor_cold = handler_and_floor(cold_runs, environment, "cold", 1, probe_python)
         handler_warm, floor_warm = handler_and_floor(warm_runs, environment, "warm", warm_links, probe_python)
         rss = probe(environment, "handler", "warm", rss_links, python=probe_python)
         package_sources, package_bytecode = package_cold_starts(cold_runs, environment)
-        others = other_cold_starts(cold_runs, environment, probe_python)
         costs = probe(environment, "costs", 100 if smoke else 1000, python=probe_python)
     check, wrong_region = wrong_region_timing(3 if smoke else 15)
     sweep = costs["sweep"]

@@ -73,15 +73,19 @@ def _local_specs(arguments: argparse.Namespace, functions: list[str], parameters
     banner = f"""sesame-link is running locally on {{url}}  (Ctrl-C stops it)
   connect page:               {{url}}/
   local Secrets Manager + KMS: {backends.aws_endpoint}  (region {LOCAL_REGION}, key {backends.key_arn})
+  (and DynamoDB, SQS, EventBridge: the template's table, queues and buses)
   Sesame simulator:           {spec.environment["SESAME_API_URL"]}
   tenant (no JWT sent):       {arguments.tenant}
 
-Link the demo account ({company}, region {region}):
+Link the demo account ({company}, region {region}), then see your connections:
   curl -s -X POST {{url}}/connections -H 'content-type: application/json' \\
        -d '{{"token":"{token}","region":"{region}"}}'
+  curl -s {{url}}/connections
 See the stored secret:
   AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing aws --region {LOCAL_REGION} \\
        --endpoint-url {backends.aws_endpoint} secretsmanager list-secrets
+Watch it break and recover (in another terminal):
+  make sesame-token STATE=revoked && make sweep;  make sesame-token STATE=active && make sweep
 Try a wrong region: the token {other_token} lives in {other_region}.
 """
     return specs, banner
