@@ -5,12 +5,8 @@ against the local DynamoDB, Secrets Manager and EventBridge."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -23,13 +19,12 @@ from local.backends import LocalBackends
 from local.gateway import http_api_event
 from sesame_link import aws
 from sesame_link.domain import connection_id, tenant_key
-from tests import canary
 from tests.integration.aws_calls import AwsCallLog
+from tests.integration.child_invoke import invoke_in_child
 from tests.integration.conftest import Account, Answer, secrets_of
 from tests.integration.test_http_link import assert_problem
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 Api = Callable[..., Answer]
 NewAccount = Callable[..., Account]
 CONNECTION_FIELDS = {
@@ -280,23 +275,8 @@ def test_unlink_with_no_recovery_window_deletes_at_once(
     )
     event["pathParameters"] = {"connection_id": linked["connection_id"]}
     environment = {**link_spec.environment, "UNLINK_RECOVERY_DAYS": "0"}
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.integration.child_invoke", "LinkFunction", "15"],
-        cwd=ROOT,
-        input=json.dumps(event),
-        env={
-            **os.environ,
-            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}",
-            "CHILD_STAND_INS": json.dumps(backends.stand_ins()),
-            "CHILD_ENVIRONMENT": json.dumps(environment),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert child.returncode == 0, canary.redact(child.stderr[-2000:])
-    assert json.loads(child.stdout.strip().splitlines()[-1])["answer"]["statusCode"] == 204
+    result = invoke_in_child(backends, "LinkFunction", event, environment, timeout=15)
+    assert result["answer"]["statusCode"] == 204
     assert secrets_of(backends, tenant_key(tenant)) == []
 
 

@@ -8,16 +8,12 @@ Each function runs in a child process so that its module-scope clients point at 
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,10 +23,9 @@ from local.backends import DEMO_ACCOUNTS, FAKE_AWS_CREDENTIALS, LocalBackends
 from local.event_source import sqs_event_of
 from local.gateway import http_api_event
 from sesame_link import aws, deadline
-from tests import canary
+from tests.integration.child_invoke import invoke_in_child
 
 pytestmark = pytest.mark.integration
-ROOT = Path(__file__).resolve().parents[2]
 MARGIN_SECONDS = 0.25  # the answer must come this much before the Lambda timeout at least
 
 
@@ -119,27 +114,7 @@ def invoke(
         # The simulator by path: the child has no local resolver for api-{region}.sesame.test.
         "SESAME_API_URL": f"http://127.0.0.1:{backends.sesame.port}/{{region}}",
     }
-    child = subprocess.run(
-        [sys.executable, "-m", "tests.integration.child_invoke", function, str(timeout)],
-        cwd=ROOT,
-        input=json.dumps(event),
-        env={
-            **os.environ,
-            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}",
-            "CHILD_STAND_INS": json.dumps(backends.stand_ins()),
-            "CHILD_ENVIRONMENT": json.dumps(environment),
-        },
-        capture_output=True,
-        text=True,
-        timeout=timeout + 30,
-        check=False,
-    )
-    assert child.returncode == 0, canary.redact(child.stderr[-3000:])
-    assert canary.leaked_in(child.stdout + child.stderr) == 0
-    *logs, last = child.stdout.strip().splitlines()
-    result: dict[str, Any] = json.loads(last)
-    result["logs"] = logs
-    return result
+    return invoke_in_child(backends, function, event, environment, timeout)
 
 
 def submitted(token: str) -> str:

@@ -21,6 +21,7 @@ from sesame_link.domain import tenant_key
 from sesame_link.linking import SESAME_BUDGET_SECONDS, STORAGE_RESERVE_SECONDS
 from tests import canary
 from tests.integration.conftest import SECRET_PREFIX, Account, secrets_of
+from tests.integration.test_http_link import current_token
 
 pytestmark = pytest.mark.integration
 
@@ -314,11 +315,7 @@ def test_an_earlier_token_submitted_again_becomes_current_again(
         event = sqs_event_of([json.dumps(submitted(tenant, account.token, "eu1"))])
         assert provisioning_handler(event, LocalLambdaContext(provisioning_spec)) == {"batchItemFailures": []}
 
-    [secret] = secrets_of(backends, tenant_key(tenant))
-    current = backends.client("secretsmanager").get_secret_value(
-        SecretId=secret["ARN"], VersionStage="AWSCURRENT"
-    )
-    assert json.loads(current["SecretString"])["token"] == first.token
+    assert current_token(backends, tenant) == first.token
 
 
 def test_a_submission_for_a_secret_scheduled_for_deletion_restores_it(
