@@ -15,6 +15,11 @@ ANSWER_RESERVE_SECONDS = 0.5
 _deadline: ContextVar[float] = ContextVar("sesame_link_deadline", default=math.inf)
 
 
+class NotStarted(Exception):
+    """Too little time left to start a unit of work: it is handed back untouched (a batch record
+    goes back to its queue, reported in batchItemFailures)."""
+
+
 class RemainingTime(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
@@ -36,7 +41,3 @@ def remaining() -> float:
 
 def allows(seconds: float) -> bool:
     return remaining() >= seconds
-
-
-def unbounded() -> bool:
-    return math.isinf(at())

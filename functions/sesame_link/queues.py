@@ -17,8 +17,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
-BATCH_LIMIT = 10  # SendMessageBatch's limit
-
 
 class SqsCheckQueue:
     def __init__(self, client: SQSClient, queue_url: str) -> None:

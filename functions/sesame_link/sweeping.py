@@ -23,7 +23,6 @@ STEP_WORST_SECONDS = 8.0
 @dataclass(frozen=True)
 class SweepResult:
     queued: int
-    scanned_pages: int
     continued: bool
 
 
@@ -45,27 +44,26 @@ class SweepService:
     def sweep(self, after: DueConnectionLike | None = None) -> SweepResult:
         """From the start of the registry, or on after the connection `after`."""
         cutoff = self._clock() - self._max_age if self._max_age else None
-        queued = pages = 0
+        queued = 0
         while True:
             if not deadline.allows(STEP_WORST_SECONDS):
-                return self._continue(after, queued, pages)
+                return self._continue(after, queued)
             due, page_end = self._registry.due(cutoff, after, PAGE_SIZE)
-            pages += 1
             for batch in _batches(due):
                 if not deadline.allows(STEP_WORST_SECONDS):
-                    return self._continue(after, queued, pages)
+                    return self._continue(after, queued)
                 self._check_queue.send(batch)
                 queued += len(batch)
                 after = batch[-1]
             if page_end is None:
-                return SweepResult(queued=queued, scanned_pages=pages, continued=False)
+                return SweepResult(queued=queued, continued=False)
             after = page_end
 
-    def _continue(self, after: DueConnectionLike | None, queued: int, pages: int) -> SweepResult:
+    def _continue(self, after: DueConnectionLike | None, queued: int) -> SweepResult:
         if after is None:  # nothing done yet: there is nowhere to go on from but the start
             raise TimeoutError("No time left to start a sweep.")
         self._continuations.send(after)
-        return SweepResult(queued=queued, scanned_pages=pages, continued=True)
+        return SweepResult(queued=queued, continued=True)
 
 
 def _batches(due: Sequence[DueConnectionLike]) -> list[Sequence[DueConnectionLike]]:

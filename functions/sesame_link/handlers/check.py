@@ -43,10 +43,6 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 CHECK_WORST_SECONDS = LINK_WORST_SECONDS
 
 
-class NotStarted(Exception):
-    """Too little time left for a check: the message goes back to the queue untouched."""
-
-
 @app.post(
     "/connections/<connection_id>/check",
     summary="Check a connection now",
@@ -76,7 +72,7 @@ def check_connection(connection_id: str) -> Response[str]:
 def check_record(record: SQSRecord) -> str:
     """Check one queued connection; raise when it is worth trying again later."""
     if not deadline.allows(CHECK_WORST_SECONDS):
-        raise NotStarted
+        raise deadline.NotStarted
     try:
         requested = CheckRequested.model_validate_json(record.body)
     except ValidationError:

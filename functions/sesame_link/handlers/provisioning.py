@@ -32,14 +32,10 @@ links = LinkService(runtime.sesame(), runtime.vault(), runtime.registry())
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-class NotStarted(Exception):
-    """Too little time left for a record: it goes back to the queue untouched."""
-
-
 def link_record(record: SQSRecord) -> str:
     """Link one submission; return its outcome code, or raise when it is worth retrying."""
     if not deadline.allows(LINK_WORST_SECONDS):
-        raise NotStarted
+        raise deadline.NotStarted
     detail: ProvisioningDetail | None = None
     try:
         detail = _submission(record.body)
