@@ -105,6 +105,20 @@ def local_run(
     assert canary.leaked_in("".join(output)) == 0, "a token reached the local run's output"
 
 
+def local_tool(stack_file: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """`python -m <arguments>` as a newcomer runs a make target beside a make run whose stack file
+    is `stack_file`."""
+    return subprocess.run(
+        [sys.executable, "-m", *arguments],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "LOCAL_STACK_FILE": str(stack_file)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="session")
 def backends() -> Iterator[LocalBackends]:
     started = start_local_backends()

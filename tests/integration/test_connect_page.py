@@ -4,10 +4,7 @@ to test-output/browser/."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from local.backends import DEMO_ACCOUNTS
 from tests import canary
-from tests.integration.conftest import ROOT, local_run
+from tests.integration.conftest import ROOT, local_run, local_tool
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -135,15 +132,7 @@ def lifecycle_page(browser: Browser, stack_file: Path) -> Iterator[Page]:
 
 
 def simulator(stack_file: Path, state: str) -> None:
-    child = subprocess.run(
-        [sys.executable, "-m", "local.sesame_control", state],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "LOCAL_STACK_FILE": str(stack_file)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    child = local_tool(stack_file, "local.sesame_control", state)
     assert child.returncode == 0, child.stderr
 
 

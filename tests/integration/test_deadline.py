@@ -24,6 +24,7 @@ from local.event_source import sqs_event_of
 from local.gateway import http_api_event
 from sesame_link import aws, deadline
 from tests.integration.child_invoke import invoke_in_child
+from tests.unit.fakes import Context
 
 pytestmark = pytest.mark.integration
 MARGIN_SECONDS = 0.25  # the answer must come this much before the Lambda timeout at least
@@ -65,20 +66,18 @@ def black_hole(hole: BlackHole) -> str:
     return hole.url
 
 
-class Context:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.seconds * 1000)
+@pytest.fixture
+def client_of_the_hole(hole: BlackHole, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A client of the functions' own kind (aws.client) whose endpoint is the black hole."""
+    for name, value in {**FAKE_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": hole.url}.items():
+        monkeypatch.setenv(name, value)
+    return aws.client("dynamodb")
 
 
 def test_an_attempt_that_could_outlive_the_deadline_is_not_made(
-    hole: BlackHole, monkeypatch: pytest.MonkeyPatch
+    hole: BlackHole, client_of_the_hole: Any
 ) -> None:
-    for name, value in {**FAKE_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": hole.url}.items():
-        monkeypatch.setenv(name, value)
-    client = aws.client("dynamodb")
+    client = client_of_the_hole
     before = len(hole.held)
     deadline.start(Context(aws.ATTEMPT_WORST_SECONDS + deadline.ANSWER_RESERVE_SECONDS - 0.5))
     started = time.monotonic()
@@ -89,11 +88,9 @@ def test_an_attempt_that_could_outlive_the_deadline_is_not_made(
 
 
 def test_a_call_that_hangs_is_cut_off_by_its_timeouts_and_retry_budget(
-    hole: BlackHole, monkeypatch: pytest.MonkeyPatch
+    hole: BlackHole, client_of_the_hole: Any
 ) -> None:
-    for name, value in {**FAKE_AWS_CREDENTIALS, "AWS_ENDPOINT_URL": hole.url}.items():
-        monkeypatch.setenv(name, value)
-    client = aws.client("dynamodb")
+    client = client_of_the_hole
     before = len(hole.held)
     deadline.start(Context(60))
     started = time.monotonic()

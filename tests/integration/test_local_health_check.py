@@ -4,9 +4,6 @@ demo account, `make invoke` against the same stack, revoke the demo token in the
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +12,7 @@ import requests
 
 from local.backends import DEMO_ACCOUNTS
 from sesame_link.domain import connection_id
-from tests.integration.conftest import ROOT, local_run
+from tests.integration.conftest import local_run, local_tool
 
 pytestmark = pytest.mark.integration
 DEMO_CONNECTION = connection_id("demo-tenant", DEMO_ACCOUNTS[0][2])
@@ -30,18 +27,6 @@ def stack_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def running(stack_file: Path) -> Iterator[dict[str, str]]:
     with local_run(stack_file=stack_file) as endpoints:
         yield endpoints
-
-
-def tool(stack_file: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", *arguments],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "LOCAL_STACK_FILE": str(stack_file)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def status_of(running: dict[str, str]) -> tuple[str, str | None]:
@@ -59,21 +44,21 @@ def test_a_newcomer_watches_the_demo_connection_break_and_recover(
     )
     assert linked.json()["connection_id"] == DEMO_CONNECTION
 
-    invoked = tool(
+    invoked = local_tool(
         stack_file, "local.invoke", "--function", "LinkFunction", "--event", "events/get-connection.json"
     )
     assert invoked.returncode == 0, invoked.stderr[-2000:]
     assert "local stack: the running make run" in invoked.stderr
     assert '"statusCode": 200' in invoked.stdout
 
-    assert tool(stack_file, "local.sesame_control", "revoked").returncode == 0
-    swept = tool(stack_file, "local.sweep_once")
+    assert local_tool(stack_file, "local.sesame_control", "revoked").returncode == 0
+    swept = local_tool(stack_file, "local.sweep_once")
     assert swept.returncode == 0, swept.stderr[-2000:]
     assert f"{DEMO_CONNECTION} {company} ({region}): broken (invalid_token)" in swept.stdout
     assert status_of(running) == ("broken", "invalid_token")
 
-    assert tool(stack_file, "local.sesame_control", "active").returncode == 0
-    swept = tool(stack_file, "local.sweep_once")
+    assert local_tool(stack_file, "local.sesame_control", "active").returncode == 0
+    swept = local_tool(stack_file, "local.sweep_once")
     assert f"{DEMO_CONNECTION} {company} ({region}): active" in swept.stdout
     assert status_of(running) == ("active", None)
     assert token not in swept.stdout + swept.stderr
@@ -81,6 +66,6 @@ def test_a_newcomer_watches_the_demo_connection_break_and_recover(
 
 def test_the_tools_say_when_no_make_run_is_going(tmp_path: Path) -> None:
     for arguments in (("local.sweep_once",), ("local.sesame_control", "revoked")):
-        child = tool(tmp_path / "none.json", *arguments)
+        child = local_tool(tmp_path / "none.json", *arguments)
         assert child.returncode != 0
         assert "needs `make run` going" in child.stderr

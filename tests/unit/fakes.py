@@ -17,6 +17,16 @@ from sesame_link.sesame import SesameCompany
 DEFAULT_COMPANY = SesameCompany(id="c0ffee00-0000-4000-8000-000000000001", name="Acme")
 
 
+class Context:
+    """A Lambda context with `seconds` left, for deadline.start()."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
 @dataclass
 class FakeSesame:
     """Answers every token with `answer`, or raises `error`; records each call."""

@@ -15,6 +15,7 @@ from sesame_link.sesame import SesameCompany
 from sesame_link.sweeping import BATCH_SIZE, STEP_WORST_SECONDS, SweepService
 from tests.unit.fakes import (
     DEFAULT_COMPANY,
+    Context,
     Due,
     FakeCheckQueue,
     FakeContinuations,
@@ -25,14 +26,6 @@ from tests.unit.fakes import (
 )
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-
-class Context:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.seconds * 1000)
 
 
 def record(tenant: str, index: int, checked_hours_ago: float = 0, secret: str = "") -> ConnectionRecord:

@@ -11,17 +11,9 @@ from sesame_link.domain import connection_id, parse_tenant, tenant_key
 from sesame_link.linking import SESAME_BUDGET_SECONDS, STORAGE_RESERVE_SECONDS, LinkService
 from sesame_link.models import LinkRequest
 from tests import canary
-from tests.unit.fakes import FakeRegistry, FakeSesame, FakeVault
+from tests.unit.fakes import Context, FakeRegistry, FakeSesame, FakeVault
 
 START = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
-
-
-class Context:
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int(self.seconds * 1000)
 
 
 def link_request(token: str, region: str = "eu1") -> LinkRequest:
