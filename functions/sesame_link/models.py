@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, Self
 
 from pydantic import (
     BaseModel,
@@ -146,8 +146,10 @@ class Connection(BaseModel):
         return value.strftime(UTC_TIMESTAMP)
 
     @classmethod
-    def of(cls, record: ConnectionRecord) -> Connection:
+    def of(cls, record: ConnectionRecord, **extra: bool) -> Self:
+        """The record as the API shows it; `extra`: the fields of a subclass (LinkAnswer's created)."""
         return cls(
+            **extra,
             connection_id=record.connection_id,
             status=record.status,
             status_reason=record.status_reason,

@@ -69,7 +69,7 @@ def create_connection() -> Response[str]:
         report_failed(exc, tenant, region, request_id)
         raise
     report_linked(result, request_id)
-    answer = LinkAnswer(**Connection.of(result.connection).model_dump(), created=result.created)
+    answer = LinkAnswer.of(result.connection, created=result.created)
     return json_response(201 if result.created else 200, answer.model_dump_json())
 
 
