@@ -49,7 +49,7 @@ class CheckService:
         record = self._registry.get(tenant, connection_id)
         stored = self._secrets.read(record.secret_arn) if record is not None else None
         if record is None or stored is None:
-            raise errors.ConnectionNotFound("This tenant has no such connection.")
+            raise errors.ConnectionNotFound()
         status, reason = self._verdict(stored)
         now = self._clock()
         before = self._registry.record_check(tenant, connection_id, status, reason, now)

@@ -36,7 +36,7 @@ class ConnectionsService:
     def read(self, tenant: str, connection_id: str) -> ConnectionRecord:
         record = self._registry.get(tenant, connection_id)
         if record is None:
-            raise errors.ConnectionNotFound("This tenant has no such connection.")
+            raise errors.ConnectionNotFound()
         return record
 
     def unlink(self, tenant: str, connection_id: str) -> ConnectionRecord:
@@ -45,7 +45,7 @@ class ConnectionsService:
         record = self.read(tenant, connection_id)
         self._vault.schedule_deletion(record.secret_arn, self._recovery_days)
         if not self._registry.delete(tenant, connection_id):
-            raise errors.ConnectionNotFound("This tenant has no such connection.")
+            raise errors.ConnectionNotFound()
         return record
 
     def _seal(self, tenant: str, position: str) -> str:

@@ -32,6 +32,11 @@ class Unauthenticated(LinkError):
 class ConnectionNotFound(LinkError):
     code, status, title = "connection_not_found", 404, "No such connection"
 
+    # One text for every cause (another tenant's id, an id that never existed, one that cannot
+    # exist): the answers must not tell them apart.
+    def __init__(self, detail: str = "This tenant has no such connection.") -> None:
+        super().__init__(detail)
+
 
 class RouteNotFound(LinkError):
     code, status, title = "not_found", 404, "Not found"

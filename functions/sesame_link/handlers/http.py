@@ -69,7 +69,7 @@ def current_tenant(app: APIGatewayHttpResolver, settings: Settings) -> str:
 def connection_id_of(path_value: str) -> str:
     """A path's connection id, checked before any AWS call: one that cannot exist is not found."""
     if not _CONNECTION_ID.fullmatch(path_value):
-        raise errors.ConnectionNotFound("This tenant has no such connection.")
+        raise errors.ConnectionNotFound()
     return path_value
 
 
