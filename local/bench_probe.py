@@ -4,6 +4,8 @@ any import on purpose: a cold start counts every import.
   handler|floor cold N     serve N links after a cold start; print the time to the first answer
   handler|floor warm N     serve N links in a warm process; print per-link wall and CPU time, peak RSS
   function ID cold ARG     another function's import + first invocation (ARG: its input, see below)
+  modules HANDLER          the modules of the card's libraries (Powertools, pydantic) its import loads
+  libraries FILE           the import of those modules (listed in FILE), after the floor's imports
   costs N                  Sesame requests and AWS calls per operation; the sweep over N due connections
 """
 
@@ -11,6 +13,8 @@ import time
 
 STARTED = time.perf_counter()
 
+import gc  # noqa: E402
+import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import resource  # noqa: E402
@@ -21,6 +25,7 @@ from collections.abc import Callable  # noqa: E402
 from typing import Any  # noqa: E402
 
 TOKEN = "sesame-demo-token-eu1-00000000000000000000"
+LIBRARIES = ("aws_lambda_powertools", "pydantic")
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
@@ -219,6 +224,27 @@ def function_cold(logical_id: str, argument: str) -> None:
     print(json.dumps({"first_answer_seconds": time.perf_counter() - STARTED, "answer": answer}))
 
 
+def library_modules(module: str) -> None:
+    handler_of(module)
+    names = [name for name in sys.modules if name.partition(".")[0] in LIBRARIES]
+    print(json.dumps({"modules": names}))
+
+
+def library_import(listing: str) -> None:
+    """The card's libraries alone: imported after what the floor imports, with the cyclic collector
+    paused as the handlers pause it, in the order the handler imported them."""
+    import boto3  # noqa: F401, PLC0415
+    import requests  # noqa: F401, PLC0415
+
+    with open(listing, encoding="utf-8") as modules:
+        names = json.load(modules)
+    gc.disable()
+    started = time.perf_counter()
+    for name in names:
+        importlib.import_module(name)
+    print(json.dumps({"library_import_seconds": time.perf_counter() - started}))
+
+
 class Meter:
     """Counts the AWS calls (by operation) and the Sesame requests the functions make."""
 
@@ -330,6 +356,10 @@ def main() -> None:
         function_cold(sys.argv[2], sys.argv[4])
     elif sys.argv[1] == "costs":
         costs(int(sys.argv[2]))
+    elif sys.argv[1] == "modules":
+        library_modules(sys.argv[2])
+    elif sys.argv[1] == "libraries":
+        library_import(sys.argv[2])
     else:
         links(sys.argv[1], sys.argv[2], int(sys.argv[3]))
 
