@@ -189,12 +189,9 @@ def other_cold_starts(repetitions: int, environment: dict[str, str], python: str
     arguments = {"ProvisioningFunction": seed, "CheckFunction": message, "SweepFunction": "-"}
     return {
         function: 1000
-        * statistics.median(
-            probe(environment, "function", function, "cold", arguments[function], python=python)[
-                "first_answer_seconds"
-            ]
-            for _ in range(repetitions)
-        )
+        * median_of(
+            repetitions, environment, "function", function, "cold", arguments[function], python=python
+        )["first_answer_seconds"]
         for function in OTHER_FUNCTIONS
     }
 
