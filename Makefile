@@ -27,26 +27,26 @@ $(STAMP): requirements-dev.txt functions/requirements.txt
 	touch $(STAMP)
 
 run: $(STAMP) ## the HTTP API and connect page on http://127.0.0.1:3000, local backends (LIVE=1 AWS_PROFILE=.. STACK=..: a deployed stack)
-	$(BIN)/python -m local.run $(if $(LIVE),--live)
+	$(BIN)/python -m local.stack.run $(if $(LIVE),--live)
 
 invoke: $(STAMP) ## run FUNCTION on EVENT in-process, as `sam local invoke` would (the running make run's stack if any; LIVE=1: a deployed stack + real Sesame)
-	@$(BIN)/python -m local.invoke --function $(FUNCTION) --event $(EVENT) $(if $(LIVE),--live)
+	@$(BIN)/python -m local.tools.invoke --function $(FUNCTION) --event $(EVENT) $(if $(LIVE),--live)
 
 sweep: $(STAMP) ## one health check against `make run`: the sweep, then the check queue drained
-	@$(BIN)/python -m local.sweep_once
+	@$(BIN)/python -m local.tools.sweep_once
 
 sesame-token: $(STAMP) ## in `make run`'s Sesame simulator, STATE=revoked|forbidden|active a token (TOKEN, default the eu1 demo)
-	@$(BIN)/python -m local.sesame_control "$(STATE)" "$(TOKEN)"
+	@$(BIN)/python -m local.tools.sesame_control "$(STATE)" "$(TOKEN)"
 
 openapi: $(STAMP) ## regenerate openapi.json from the Powertools resolver (a test fails when it is stale)
-	$(BIN)/python -m local.openapi
+	$(BIN)/python -m local.build.openapi
 
 build: .venv-sam/.installed ## sam build (no Docker: makefile method, arm64 wheels) and the zipped size
 	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam build --template template.yaml
 	@$(PYTHON) -c "import shutil, os; z = shutil.make_archive('.aws-sam/LinkFunction', 'zip', '.aws-sam/build/LinkFunction'); print(f'LinkFunction package: {os.path.getsize(z) / 1e6:.2f} MB zipped ({z})')"
 
 bench: $(STAMP) build ## performance against the floor on this machine (BENCH_ARGS=--smoke: quick, no verdicts)
-	$(BIN)/python -m local.bench $(BENCH_ARGS)
+	$(BIN)/python -m local.bench.bench $(BENCH_ARGS)
 
 test: $(STAMP) chromium ## unit + integration tests (real HTTP on loopback; the browser test uses Debian's Chromium)
 	$(BIN)/python -m pytest
@@ -63,11 +63,12 @@ lint: $(STAMP) $(LINT_TOOLS) ## code, template, security and dependency checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	PYTHONPATH=functions:. $(BIN)/lint-imports
 	.venv-cfn-lint/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 	SAM_CLI_TELEMETRY=0 .venv-sam/bin/sam validate --lint --template template.yaml --region eu-west-1
 	.venv-checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation --file template.yaml
 	.venv-bandit/bin/bandit --quiet --recursive functions --severity-level medium
-	$(BIN)/python -m local.audit
+	$(BIN)/python -m local.build.audit
 
 format: $(STAMP)
 	$(BIN)/ruff format .

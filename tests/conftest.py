@@ -6,9 +6,9 @@ from collections.abc import Generator
 import pytest
 from hypothesis import settings
 
-from local.backends import DEMO_ACCOUNTS
-from sesame_link import deadline
-from tests import canary
+from local.stack.backends import DEMO_ACCOUNTS
+from sesame_link.core import deadline
+from tests.support import canary
 
 pytest_plugins = ["pytester"]
 

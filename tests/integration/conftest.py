@@ -4,119 +4,38 @@ simulator) and the real HTTP handler, configured from template.yaml as `make run
 from __future__ import annotations
 
 import json
-import os
-import re
-import subprocess
-import sys
-import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from local.backends import (
-    LOCAL_STACK,
+from local.lambda_context import LocalLambdaContext
+from local.stack.backends import (
     LocalBackends,
     apply_environment,
     local_function_spec,
     start_local_backends,
 )
-from local.environments import InProcessEnvironment
-from local.gateway import LocalGateway, api_routes, http_api_event, route_for
-from local.lambda_context import LocalLambdaContext
-from local.template import FunctionSpec, load_handler
-from sesame_link import deadline
-from sesame_link.linking import STORAGE_RESERVE_SECONDS
-from tests import canary
-from tests.integration.aws_calls import AwsCallLog, attributed
-
-ROOT = Path(__file__).resolve().parents[2]
-# The template's default: one prefix per stack, so that two stacks never share secrets.
-SECRET_PREFIX = f"sesame-link/{LOCAL_STACK}"
-# Lambda time that leaves a link's Sesame check a 1 s budget (the rest is kept for storage).
-ONE_SECOND_FOR_SESAME = 1.0 + STORAGE_RESERVE_SECONDS + deadline.ANSWER_RESERVE_SECONDS
+from local.stack.environments import InProcessEnvironment
+from local.stack.gateway import LocalGateway, api_routes, http_api_event, route_for
+from local.template import FunctionSpec
+from tests.support import canary
+from tests.support.aws_calls import AwsCallLog
+from tests.support.stack import (
+    Account,
+    Answer,
+    _Body,
+    answer_of,
+    assert_no_token_outside_secret_values,
+    function_handler,
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The IAM proof reads the AWS calls every other test made: it runs last."""
     items.sort(key=lambda item: item.get_closest_marker("iam_proof") is not None)
-
-
-@contextmanager
-def local_run(
-    *arguments: str, environment: dict[str, str] | None = None, stack_file: Path | None = None
-) -> Iterator[dict[str, str]]:
-    """`make run`'s entry point in a process of its own, on ephemeral ports; yields its endpoints.
-    Its output is drained all along (a full pipe would stall it) and checked for tokens at the end."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-u",
-            "-m",
-            "local.run",
-            "--port",
-            "0",
-            "--aws-port",
-            "0",
-            "--sesame-port",
-            "0",
-            *arguments,
-        ],
-        cwd=ROOT,
-        env={
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            # Never the developer's own make run: each run tells where its stack is in a file of its own.
-            "LOCAL_STACK_FILE": str(stack_file or Path(tempfile.mkdtemp()) / "stack.json"),
-            **(environment or {}),
-        },
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    banner = ""
-    for line in process.stdout:  # the banner shows the demo tokens on purpose; the rest must not
-        banner += line
-        if line.startswith("Try a wrong region"):
-            break
-    output: list[str] = []
-    drain = threading.Thread(target=lambda: output.extend(process.stdout or []), daemon=True)
-    drain.start()
-    found = {
-        "url": re.search(r"running locally on (http://\S+)", banner),
-        "aws": re.search(r"Secrets Manager \+ KMS: (http://\S+)", banner),
-        "key": re.search(r"key (arn:aws:kms:\S+)\)", banner),
-    }
-    try:
-        assert all(found.values()), banner
-        yield {name: match.group(1) for name, match in found.items() if match}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        drain.join(timeout=10)
-    assert output, "the local run logged nothing"
-    assert canary.leaked_in("".join(output)) == 0, "a token reached the local run's output"
-
-
-def local_tool(stack_file: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """`python -m <arguments>` as a newcomer runs a make target beside a make run whose stack file
-    is `stack_file`."""
-    return subprocess.run(
-        [sys.executable, "-m", *arguments],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "LOCAL_STACK_FILE": str(stack_file)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -127,47 +46,10 @@ def backends() -> Iterator[LocalBackends]:
     started.stop()
 
 
-def assert_no_token_outside_secret_values(backends: LocalBackends) -> None:
-    """Session end: of all that the tests left behind, only secret values may hold a token: not a
-    secret's name, description or tags, not the registry, not a message left in any queue."""
-    client = backends.client("secretsmanager")
-    listed = [
-        secret
-        for page in client.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True)
-        for secret in page["SecretList"]
-    ]
-    visible = json.dumps(
-        [{key: secret.get(key) for key in ("Name", "Description", "Tags", "ARN")} for secret in listed]
-    )
-    assert canary.leaked_in(visible) == 0, "a token is in a secret's name, description or tags"
-    registry = registry_items(backends)
-    assert registry or not listed, "secrets were stored but nothing registered: the scan proves nothing"
-    assert canary.leaked_in(json.dumps(registry, default=str)) == 0, "a token is in the registry"
-    for queue in ("CheckQueue", "SweepQueue", "CheckDeadLetterQueue", "SweepDeadLetterQueue"):
-        assert canary.leaked_in(json.dumps(peek(backends, queue))) == 0, f"a token is in {queue}"
-
-
-def registry_items(backends: LocalBackends) -> list[dict[str, Any]]:
-    dynamodb = backends.client("dynamodb")
-    table = backends.resources["ConnectionsTable"]
-    return [
-        item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]
-    ]
-
-
-def peek(backends: LocalBackends, queue: str) -> list[str]:
-    """The bodies of the messages visible in a queue of the local stack, left in place."""
-    sqs = backends.client("sqs")
-    messages = sqs.receive_message(
-        QueueUrl=backends.resources[queue], MaxNumberOfMessages=10, VisibilityTimeout=0
-    ).get("Messages", [])
-    return [message["Body"] for message in messages]
-
-
 @pytest.fixture(scope="session")
 def aws_calls() -> AwsCallLog:
     """Registered on the functions' boto3 session before any of their clients is built."""
-    from sesame_link import aws  # noqa: PLC0415 - the module the handlers import too
+    from sesame_link.adapters import aws  # noqa: PLC0415 - the module the handlers import too
 
     log = AwsCallLog()
     aws.session.events.register("before-parameter-build", log.record)
@@ -179,11 +61,6 @@ def link_spec(backends: LocalBackends, aws_calls: AwsCallLog) -> FunctionSpec:
     spec = local_function_spec("LinkFunction", backends)
     apply_environment(spec.environment)
     return spec
-
-
-def function_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
-    """The function's handler as Lambda would load it, its AWS calls attributed to it."""
-    return attributed(spec.logical_id, load_handler(spec))
 
 
 @pytest.fixture(scope="session")
@@ -218,14 +95,6 @@ def tenant() -> str:
     return f"auth0|{uuid.uuid4().hex[:24]}"
 
 
-@dataclass(frozen=True)
-class Account:
-    token: str
-    region: str
-    company_id: str
-    company_name: str
-
-
 @pytest.fixture
 def new_account(backends: LocalBackends) -> Callable[..., Account]:
     def create(region: str = "eu1", name: str = "Acme Iberia SL") -> Account:
@@ -234,14 +103,6 @@ def new_account(backends: LocalBackends) -> Callable[..., Account]:
         return account
 
     return create
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: dict[str, Any]
-    raw: str
 
 
 @pytest.fixture
@@ -273,14 +134,6 @@ def post_link(link_handler: Any, link_spec: FunctionSpec) -> Callable[..., Answe
     return post
 
 
-def answer_of(result: dict[str, Any]) -> Answer:
-    text = result.get("body") or ""
-    # Every answer, whatever its status: no registered token may come back in a body.
-    assert canary.leaked_in(text) == 0, "a token came back in an answer body"
-    body_json = json.loads(text) if text else {}
-    return Answer(result["statusCode"], result.get("headers") or {}, body_json, text)
-
-
 @pytest.fixture
 def api(
     link_handler: Any, link_spec: FunctionSpec, check_handler: Any, check_spec: FunctionSpec
@@ -309,25 +162,11 @@ def api(
     return call
 
 
-def secrets_of(backends: LocalBackends, tenant_key: str) -> list[dict[str, Any]]:
-    client = backends.client("secretsmanager")
-    listed = client.list_secrets(IncludePlannedDeletion=True, MaxResults=100)["SecretList"]
-    return [secret for secret in listed if f"/{tenant_key}/" in secret["Name"]]
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any) -> Iterator[bytes]:
-        yield self._data
-
-
 @pytest.fixture
 def inject_aws_error(link_handler: Any) -> Iterator[Callable[..., None]]:
     """Make an AWS operation answer with a real error response (status 400, JSON protocol),
     parsed by botocore as any other: moto cannot fail on throttling, KMS state or EventBridge."""
-    from sesame_link import runtime  # noqa: PLC0415 - imported by link_handler first
+    from sesame_link.handlers import runtime  # noqa: PLC0415 - imported by link_handler first
 
     clients = {
         "secrets-manager": runtime.secrets_client(),

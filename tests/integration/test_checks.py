@@ -13,15 +13,14 @@ from typing import Any
 
 import pytest
 
-from local.backends import LocalBackends
-from local.event_source import sqs_event_of
 from local.lambda_context import LocalLambdaContext
-from local.sesame_sim import Fault
+from local.stack.backends import LocalBackends
+from local.stack.event_source import sqs_event_of
+from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec
-from sesame_link.linking import SESAME_BUDGET_SECONDS
-from tests.integration.aws_calls import AwsCallLog
-from tests.integration.conftest import ONE_SECOND_FOR_SESAME, Account, Answer
-from tests.integration.test_http_link import assert_problem
+from sesame_link.services.linking import SESAME_BUDGET_SECONDS
+from tests.support.aws_calls import AwsCallLog
+from tests.support.stack import ONE_SECOND_FOR_SESAME, Account, Answer, assert_problem
 
 pytestmark = pytest.mark.integration
 Api = Callable[..., Answer]

@@ -10,9 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from local.backends import DEMO_ACCOUNTS, local_client
-from tests.integration.conftest import SECRET_PREFIX, local_run
-from tests.integration.test_local_gateway import unsigned_jwt
+from local.stack.backends import DEMO_ACCOUNTS, local_client
+from tests.support.stack import SECRET_PREFIX, local_run, unsigned_jwt
 
 pytestmark = pytest.mark.integration
 SIMULTANEOUS = 32

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from local.backends import DEMO_ACCOUNTS
-from tests import canary
-from tests.integration.conftest import ROOT, local_run, local_tool
+from local.stack.backends import DEMO_ACCOUNTS
+from tests.support import canary
+from tests.support.stack import ROOT, local_run, local_tool
 
 pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -132,7 +132,7 @@ def lifecycle_page(browser: Browser, stack_file: Path) -> Iterator[Page]:
 
 
 def simulator(stack_file: Path, state: str) -> None:
-    child = local_tool(stack_file, "local.sesame_control", state)
+    child = local_tool(stack_file, "local.tools.sesame_control", state)
     assert child.returncode == 0, child.stderr
 
 

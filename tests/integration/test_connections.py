@@ -15,14 +15,13 @@ from botocore.awsrequest import AWSResponse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.backends import LocalBackends
-from local.gateway import http_api_event
-from sesame_link import aws
-from sesame_link.domain import connection_id, tenant_key
-from tests.integration.aws_calls import AwsCallLog
-from tests.integration.child_invoke import invoke_in_child
-from tests.integration.conftest import Account, Answer, secrets_of
-from tests.integration.test_http_link import assert_problem
+from local.stack.backends import LocalBackends
+from local.stack.gateway import http_api_event
+from sesame_link.adapters import aws
+from sesame_link.core.domain import connection_id, tenant_key
+from tests.support.aws_calls import AwsCallLog
+from tests.support.child_invoke import invoke_in_child
+from tests.support.stack import Account, Answer, assert_problem, registry_item, secrets_of
 
 pytestmark = pytest.mark.integration
 Api = Callable[..., Answer]
@@ -100,22 +99,6 @@ def test_150_connections_paged_at_50_are_three_pages_none_missing_none_twice(
         cursor = f"&cursor={answer.body['next_cursor']}"
     assert [len(page) for page in pages] == [50, 50, 50]
     assert [cid for page in pages for cid in page] == expected
-
-
-def registry_item(tenant: str, cid: str, company: str, linked_at: str) -> dict[str, Any]:
-    return {
-        "tenant": {"S": tenant},
-        "connection_id": {"S": cid},
-        "region": {"S": "eu1"},
-        "company_id": {"S": company},
-        "company_name": {"S": "Paged SA"},
-        "token_hint": {"S": "…beef"},
-        "secret_arn": {"S": f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:paged/{company}-AbCdEf"},
-        "status": {"S": "active"},
-        "checked_at": {"S": linked_at},
-        "linked_at": {"S": linked_at},
-        "linked_order": {"S": f"{linked_at}#{cid}"},
-    }
 
 
 def test_the_default_page_is_50_and_limits_are_bounded(api: Api, tenant: str) -> None:
@@ -284,7 +267,7 @@ def test_a_registry_write_that_fails_after_the_secret_is_stored_is_retryable_and
     api: Api, new_account: NewAccount, backends: LocalBackends, tenant: str
 ) -> None:
     account = new_account()
-    from sesame_link import runtime  # noqa: PLC0415 - the client the link handler uses
+    from sesame_link.handlers import runtime  # noqa: PLC0415 - the client the link handler uses
 
     dynamodb = runtime.dynamodb_client()
     throttled = FailFirst(aws.MAX_ATTEMPTS)  # every attempt of the first link's registry write

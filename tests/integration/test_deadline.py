@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from local.backends import DEMO_ACCOUNTS, FAKE_AWS_CREDENTIALS, LocalBackends
-from local.event_source import sqs_event_of
-from local.gateway import http_api_event
-from sesame_link import aws, deadline
-from tests.integration.child_invoke import invoke_in_child
-from tests.unit.fakes import Context
+from local.stack.backends import DEMO_ACCOUNTS, FAKE_AWS_CREDENTIALS, LocalBackends
+from local.stack.event_source import sqs_event_of
+from local.stack.gateway import http_api_event
+from sesame_link.adapters import aws
+from sesame_link.core import deadline
+from tests.support.child_invoke import invoke_in_child
+from tests.support.fakes import Context
 
 pytestmark = pytest.mark.integration
 MARGIN_SECONDS = 0.25  # the answer must come this much before the Lambda timeout at least

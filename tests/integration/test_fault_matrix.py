@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from local.backends import LocalBackends
-from local.event_source import sqs_event_of
 from local.lambda_context import LocalLambdaContext
-from local.sesame_sim import Fault
+from local.stack.backends import LocalBackends
+from local.stack.event_source import sqs_event_of
+from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec
-from sesame_link.domain import tenant_key
-from sesame_link.linking import SESAME_BUDGET_SECONDS
-from tests.integration.conftest import ONE_SECOND_FOR_SESAME, Account, Answer, secrets_of
+from sesame_link.core.domain import tenant_key
+from sesame_link.services.linking import SESAME_BUDGET_SECONDS
+from tests.support.stack import ONE_SECOND_FOR_SESAME, Account, Answer, secrets_of
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local.event_source import sqs_event_of
-from local.gateway import http_api_event
 from local.lambda_context import LocalLambdaContext
+from local.stack.event_source import sqs_event_of
+from local.stack.gateway import http_api_event
 from local.template import FunctionSpec
 
 pytestmark = pytest.mark.integration

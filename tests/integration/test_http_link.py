@@ -11,25 +11,25 @@ from typing import Any
 
 import pytest
 
-from local.backends import LocalBackends
-from local.gateway import http_api_event
 from local.lambda_context import LocalLambdaContext
-from local.sesame_sim import Fault
-from sesame_link.domain import tenant_key
-from tests.integration.conftest import ONE_SECOND_FOR_SESAME, SECRET_PREFIX, Account, Answer, secrets_of
+from local.stack.backends import LocalBackends
+from local.stack.gateway import http_api_event
+from local.stack.sesame_sim import Fault
+from sesame_link.core.domain import tenant_key
+from tests.support.stack import (
+    ONE_SECOND_FOR_SESAME,
+    SECRET_PREFIX,
+    Account,
+    Answer,
+    assert_problem,
+    current_token,
+    secrets_of,
+)
 
 pytestmark = pytest.mark.integration
 
 Post = Callable[..., Answer]
 NewAccount = Callable[..., Account]
-PROBLEM_MEMBERS = {"type", "title", "status", "detail", "code", "retryable"}
-
-
-def assert_problem(answer: Answer, status: int, code: str, retryable: bool = False) -> None:
-    assert answer.status == status, answer.raw
-    assert answer.headers["Content-Type"] == "application/problem+json"
-    assert answer.body.keys() >= PROBLEM_MEMBERS
-    assert (answer.body["status"], answer.body["code"], answer.body["retryable"]) == (status, code, retryable)
 
 
 def assert_nothing_stored(backends: LocalBackends, tenant: str) -> None:
@@ -82,14 +82,6 @@ def versions_of(backends: LocalBackends, tenant: str) -> dict[str, list[str]]:
     [secret] = secrets_of(backends, tenant_key(tenant))
     listed = backends.client("secretsmanager").list_secret_version_ids(SecretId=secret["ARN"])["Versions"]
     return {version["VersionId"]: version["VersionStages"] for version in listed}
-
-
-def current_token(backends: LocalBackends, tenant: str) -> str:
-    [secret] = secrets_of(backends, tenant_key(tenant))
-    current = backends.client("secretsmanager").get_secret_value(
-        SecretId=secret["ARN"], VersionStage="AWSCURRENT"
-    )
-    return str(json.loads(current["SecretString"])["token"])
 
 
 def test_linking_again_with_the_same_token_writes_no_new_version(

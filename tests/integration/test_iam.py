@@ -25,8 +25,8 @@ from typing import Any
 import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from local.backends import LOCAL_ACCOUNT, LOCAL_REGION, LocalBackends
-from tests.integration.aws_calls import AwsCall, AwsCallLog
+from local.stack.backends import LOCAL_ACCOUNT, LOCAL_REGION, LocalBackends
+from tests.support.aws_calls import AwsCall, AwsCallLog
 
 pytestmark = pytest.mark.integration
 FUNCTIONS = ("LinkFunction", "ProvisioningFunction", "CheckFunction", "SweepFunction")

@@ -43,7 +43,7 @@ def test_every_event_file_has_an_expected_answer() -> None:
 def test_invoke_prints_the_functions_answer(event: str) -> None:
     function, expected = EXPECTED[event]
     child = subprocess.run(
-        [sys.executable, "-m", "local.invoke", "--function", function, "--event", f"events/{event}"],
+        [sys.executable, "-m", "local.tools.invoke", "--function", function, "--event", f"events/{event}"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT), "LOCAL_STACK_FILE": str(ROOT / "no-such-stack.json")},
         capture_output=True,

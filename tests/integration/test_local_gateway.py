@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Callable
 
 import pytest
 import requests
 
-from local.gateway import LocalGateway
-from tests.integration.conftest import Account
+from local.stack.gateway import LocalGateway
+from tests.support.stack import Account, unsigned_jwt
 
 pytestmark = pytest.mark.integration
 ORIGIN = "http://127.0.0.1:3000"  # the template's FrontendOrigin default
-
-
-def unsigned_jwt(claims: dict[str, object]) -> str:
-    def part(document: dict[str, object]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()
-
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}.signature"
 
 
 def test_a_link_with_a_jwt_is_created_with_cors_headers(

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from local.backends import DEMO_ACCOUNTS
-from sesame_link.domain import connection_id
-from tests.integration.conftest import local_run, local_tool
+from local.stack.backends import DEMO_ACCOUNTS
+from sesame_link.core.domain import connection_id
+from tests.support.stack import local_run, local_tool
 
 pytestmark = pytest.mark.integration
 DEMO_CONNECTION = connection_id("demo-tenant", DEMO_ACCOUNTS[0][2])
@@ -45,27 +45,32 @@ def test_a_newcomer_watches_the_demo_connection_break_and_recover(
     assert linked.json()["connection_id"] == DEMO_CONNECTION
 
     invoked = local_tool(
-        stack_file, "local.invoke", "--function", "LinkFunction", "--event", "events/get-connection.json"
+        stack_file,
+        "local.tools.invoke",
+        "--function",
+        "LinkFunction",
+        "--event",
+        "events/get-connection.json",
     )
     assert invoked.returncode == 0, invoked.stderr[-2000:]
     assert "local stack: the running make run" in invoked.stderr
     assert '"statusCode": 200' in invoked.stdout
 
-    assert local_tool(stack_file, "local.sesame_control", "revoked").returncode == 0
-    swept = local_tool(stack_file, "local.sweep_once")
+    assert local_tool(stack_file, "local.tools.sesame_control", "revoked").returncode == 0
+    swept = local_tool(stack_file, "local.tools.sweep_once")
     assert swept.returncode == 0, swept.stderr[-2000:]
     assert f"{DEMO_CONNECTION} {company} ({region}): broken (invalid_token)" in swept.stdout
     assert status_of(running) == ("broken", "invalid_token")
 
-    assert local_tool(stack_file, "local.sesame_control", "active").returncode == 0
-    swept = local_tool(stack_file, "local.sweep_once")
+    assert local_tool(stack_file, "local.tools.sesame_control", "active").returncode == 0
+    swept = local_tool(stack_file, "local.tools.sweep_once")
     assert f"{DEMO_CONNECTION} {company} ({region}): active" in swept.stdout
     assert status_of(running) == ("active", None)
     assert token not in swept.stdout + swept.stderr
 
 
 def test_the_tools_say_when_no_make_run_is_going(tmp_path: Path) -> None:
-    for arguments in (("local.sweep_once",), ("local.sesame_control", "revoked")):
+    for arguments in (("local.tools.sweep_once",), ("local.tools.sesame_control", "revoked")):
         child = local_tool(tmp_path / "none.json", *arguments)
         assert child.returncode != 0
         assert "needs `make run` going" in child.stderr

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from local.backends import DEMO_ACCOUNTS, local_client
-from tests.integration.conftest import ROOT, SECRET_PREFIX, local_run
+from local.stack.backends import DEMO_ACCOUNTS, local_client
+from tests.support.stack import ROOT, SECRET_PREFIX, local_run
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +60,7 @@ def test_the_wrong_region_demo_suggests_the_right_one(running: dict[str, str]) -
 def test_live_mode_needs_a_named_profile_and_a_stack(given: dict[str, str]) -> None:
     environment = {name: value for name, value in os.environ.items() if name not in ("AWS_PROFILE", "STACK")}
     child = subprocess.run(
-        [sys.executable, "-m", "local.run", "--live", "--port", "0"],
+        [sys.executable, "-m", "local.stack.run", "--live", "--port", "0"],
         cwd=ROOT,
         env={**environment, **given, "PYTHONPATH": str(ROOT)},
         capture_output=True,

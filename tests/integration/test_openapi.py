@@ -13,8 +13,8 @@ import pytest
 import schemathesis
 from schemathesis.checks import positive_data_acceptance
 
-from local.gateway import LocalGateway
-from tests.integration.test_local_gateway import unsigned_jwt
+from local.stack.gateway import LocalGateway
+from tests.support.stack import unsigned_jwt
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,7 +36,7 @@ class UnsignedJwt:
 
 def test_the_committed_spec_is_what_the_code_generates() -> None:
     child = subprocess.run(
-        [sys.executable, "-m", "local.openapi", "--check"],
+        [sys.executable, "-m", "local.build.openapi", "--check"],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from local.backends import DEMO_ACCOUNTS, LocalBackends, local_function_spec
-from local.package import LocalPackage, assemble_local_package
+from local.build.package import LocalPackage, assemble_local_package
+from local.stack.backends import DEMO_ACCOUNTS, LocalBackends, local_function_spec
 from local.template import FunctionSpec
 
 pytestmark = pytest.mark.integration

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from local.backends import LocalBackends
-from local.event_source import poll_once, sqs_event_of
 from local.lambda_context import LocalLambdaContext
-from local.sesame_sim import Fault
+from local.stack.backends import LocalBackends
+from local.stack.event_source import poll_once, sqs_event_of
+from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec
-from sesame_link import aws, deadline
-from sesame_link.domain import tenant_key
-from sesame_link.linking import SESAME_BUDGET_SECONDS, STORAGE_RESERVE_SECONDS
-from tests import canary
-from tests.integration.conftest import SECRET_PREFIX, Account, secrets_of
-from tests.integration.test_http_link import current_token
+from sesame_link.adapters import aws
+from sesame_link.core import deadline
+from sesame_link.core.domain import tenant_key
+from sesame_link.services.linking import SESAME_BUDGET_SECONDS, STORAGE_RESERVE_SECONDS
+from tests.support import canary
+from tests.support.stack import SECRET_PREFIX, Account, current_token, secrets_of
 
 pytestmark = pytest.mark.integration
 
@@ -278,7 +278,7 @@ def test_an_outcome_event_the_time_left_cannot_fit_is_skipped_and_counted(
 ) -> None:
     """The link is stored and registered; the registry write then leaves less than one AWS
     attempt's worst case, so the event is not even tried (an attempt could outlive the deadline)."""
-    from sesame_link import runtime  # noqa: PLC0415 - the clients post_link's handler uses
+    from sesame_link.handlers import runtime  # noqa: PLC0415 - the clients post_link's handler uses
 
     lambda_seconds = STORAGE_RESERVE_SECONDS + deadline.ANSWER_RESERVE_SECONDS + 0.2  # Sesame gets 0.2 s
     slow_down = lambda_seconds - deadline.ANSWER_RESERVE_SECONDS - aws.ATTEMPT_WORST_SECONDS + 0.1

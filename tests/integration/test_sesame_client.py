@@ -17,12 +17,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from local.backends import SIMULATED_REGIONS
-from local.dns import install_local_resolver, simulated_sesame_url
-from local.sesame_sim import Fault, SesameSimulator
-from sesame_link import errors
-from sesame_link.sesame import KNOWN_REGIONS, SesameClient, new_session
-from tests import canary
+from local.stack.backends import SIMULATED_REGIONS
+from local.stack.dns import install_local_resolver, simulated_sesame_url
+from local.stack.sesame_sim import Fault, SesameSimulator
+from sesame_link.adapters.sesame import KNOWN_REGIONS, SesameClient, new_session
+from sesame_link.core import errors
+from tests.support import canary
 
 pytestmark = pytest.mark.integration
 

@@ -13,15 +13,14 @@ from typing import Any
 
 import pytest
 
-from local.backends import LocalBackends
-from local.event_source import sqs_event
 from local.lambda_context import LocalLambdaContext
+from local.stack.backends import LocalBackends
+from local.stack.event_source import sqs_event
 from local.template import FunctionSpec
-from sesame_link import deadline
-from sesame_link.sweeping import STEP_WORST_SECONDS
-from tests import canary
-from tests.integration.conftest import registry_items
-from tests.integration.test_connections import registry_item
+from sesame_link.core import deadline
+from sesame_link.services.sweeping import STEP_WORST_SECONDS
+from tests.support import canary
+from tests.support.stack import registry_item, registry_items
 
 pytestmark = pytest.mark.integration
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -118,7 +117,7 @@ def test_a_sweep_queues_exactly_the_due_connections_once_each(
 def test_a_sweep_that_runs_out_of_time_goes_on_where_it_stopped(
     connections: set[Key], backends: LocalBackends, sweep_handler: Handler, sweep_spec: FunctionSpec
 ) -> None:
-    from sesame_link import runtime  # noqa: PLC0415 - the client the sweep handler sends with
+    from sesame_link.handlers import runtime  # noqa: PLC0415 - the client the sweep handler sends with
 
     due = due_now(backends)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import canary
+from tests.support import canary
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_no_outcome_writes_the_token_to_any_output() -> None:
     token = canary.new_token()
     child = subprocess.run(
-        [sys.executable, "-m", "tests.integration.link_everything"],
+        [sys.executable, "-m", "tests.support.link_everything"],
         cwd=ROOT,
         env={**os.environ, "CANARY_TOKEN": token, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}"},
         capture_output=True,

@@ -16,7 +16,7 @@ def test_a_test_that_prints_a_registered_token_fails(
     pytester.makepyfile(
         """
         import logging
-        from tests import canary
+        from tests.support import canary
 
         def test_leaks_through_print():
             print("oops", canary.register("leaky-token-0123456789abcdef"))

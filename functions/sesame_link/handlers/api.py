@@ -14,8 +14,10 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from sesame_link import deadline, errors, runtime
-from sesame_link.connections import ConnectionsService
+from sesame_link.core import deadline, errors
+from sesame_link.core.models import Connection, ConnectionList, LinkAnswer, LinkRequest, ListQuery
+from sesame_link.core.observability import logger, metrics
+from sesame_link.handlers import runtime
 from sesame_link.handlers.http import (
     connection_id_of,
     current_tenant,
@@ -25,9 +27,8 @@ from sesame_link.handlers.http import (
 )
 from sesame_link.handlers.problems import invalid_request
 from sesame_link.handlers.reporting import report_failed, report_linked, report_unlinked
-from sesame_link.linking import LinkService
-from sesame_link.models import Connection, ConnectionList, LinkAnswer, LinkRequest, ListQuery
-from sesame_link.observability import logger, metrics
+from sesame_link.services.connections import ConnectionsService
+from sesame_link.services.linking import LinkService
 
 CONNECTIONS = "/connections"
 CONNECTION = "/connections/<connection_id>"

@@ -19,8 +19,11 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from sesame_link import deadline, errors, runtime
-from sesame_link.checking import CheckService
+from sesame_link.adapters.vault import SecretsManagerReader
+from sesame_link.core import deadline, errors
+from sesame_link.core.models import CheckRequested, Connection
+from sesame_link.core.observability import logger, metrics
+from sesame_link.handlers import runtime
 from sesame_link.handlers.http import (
     connection_id_of,
     current_tenant,
@@ -29,10 +32,8 @@ from sesame_link.handlers.http import (
     problem_responses,
 )
 from sesame_link.handlers.reporting import report_check_inconclusive, report_checked
-from sesame_link.linking import LINK_WORST_SECONDS
-from sesame_link.models import CheckRequested, Connection
-from sesame_link.observability import logger, metrics
-from sesame_link.vault import SecretsManagerReader
+from sesame_link.services.checking import CheckService
+from sesame_link.services.linking import LINK_WORST_SECONDS
 
 settings = runtime.settings
 # The only function that reads secrets, and it writes none.

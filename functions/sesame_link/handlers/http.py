@@ -10,12 +10,12 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
-from sesame_link import errors
-from sesame_link.config import Settings
-from sesame_link.domain import parse_tenant
+from sesame_link.core import errors
+from sesame_link.core.config import Settings
+from sesame_link.core.domain import parse_tenant
+from sesame_link.core.models import CONNECTION_ID_PATTERN, Problem
+from sesame_link.core.observability import logger, record_internal_error
 from sesame_link.handlers.problems import PROBLEM_JSON, headers_for, problem_for
-from sesame_link.models import CONNECTION_ID_PATTERN, Problem
-from sesame_link.observability import logger, record_internal_error
 
 # Every route of the API and the methods it takes, whichever function serves it: a method a
 # route does not take is a 405 with `Allow`, anything else a 404.

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from pydantic_core import ErrorDetails
 
-from sesame_link import errors
-from sesame_link.models import FieldProblem, Problem
+from sesame_link.core import errors
+from sesame_link.core.models import FieldProblem, Problem
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "urn:sesame-link:problem:"

@@ -19,13 +19,14 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from sesame_link import deadline, errors, runtime
-from sesame_link.domain import parse_tenant
+from sesame_link.core import deadline, errors
+from sesame_link.core.domain import parse_tenant
+from sesame_link.core.models import CredentialSubmitted, ProvisioningDetail
+from sesame_link.core.observability import logger, metrics
+from sesame_link.handlers import runtime
 from sesame_link.handlers.problems import invalid_request
 from sesame_link.handlers.reporting import report_failed, report_linked
-from sesame_link.linking import LINK_WORST_SECONDS, LinkService
-from sesame_link.models import CredentialSubmitted, ProvisioningDetail
-from sesame_link.observability import logger, metrics
+from sesame_link.services.linking import LINK_WORST_SECONDS, LinkService
 
 links = LinkService(runtime.sesame(), runtime.vault(), runtime.registry())
 # A batch that failed whole is reported item by item too: same redelivery, no invocation error.

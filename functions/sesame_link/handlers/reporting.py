@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sesame_link import errors, runtime
-from sesame_link.observability import logger, record_check, record_outcome, record_unlinked
+from sesame_link.core import errors
+from sesame_link.core.observability import logger, record_check, record_outcome, record_unlinked
+from sesame_link.handlers import runtime
 
 if TYPE_CHECKING:
-    from sesame_link.checking import CheckResult
-    from sesame_link.domain import ConnectionRecord
-    from sesame_link.linking import LinkResult
+    from sesame_link.core.domain import ConnectionRecord
+    from sesame_link.services.checking import CheckResult
+    from sesame_link.services.linking import LinkResult
 
 outcomes = runtime.outcomes()
 

@@ -12,11 +12,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from sesame_link import deadline, runtime
-from sesame_link.models import SweepContinuation
-from sesame_link.observability import logger, metrics, record_queued
-from sesame_link.queues import SqsCheckQueue, SqsSweepContinuations
-from sesame_link.sweeping import SweepService
+from sesame_link.adapters.queues import SqsCheckQueue, SqsSweepContinuations
+from sesame_link.core import deadline
+from sesame_link.core.models import SweepContinuation
+from sesame_link.core.observability import logger, metrics, record_queued
+from sesame_link.handlers import runtime
+from sesame_link.services.sweeping import SweepService
 
 settings = runtime.settings
 settings.require("check_queue_url", "sweep_queue_url")

@@ -1,0 +1,84 @@
+"""AWS clients from one boto3 session, every call bounded by the invocation's deadline, and the one
+place that says which AWS failures are worth retrying."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+
+from sesame_link.core import deadline, errors
+
+CONNECT_TIMEOUT_SECONDS = 1.0
+READ_TIMEOUT_SECONDS = 2.0
+# Standard retry mode: the first backoff is at most 1 s (random * 2**0); two attempts in all.
+MAX_ATTEMPTS = 2
+MAX_BACKOFF_SECONDS = 1.0
+# An attempt starts only if it and the backoff after it fit in the time left. botocore has no
+# per-call timeout, so the bound is the fixed per-attempt one, checked before each attempt.
+ATTEMPT_WORST_SECONDS = CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS + MAX_BACKOFF_SECONDS
+
+CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+    tcp_keepalive=True,
+)
+# Throttling and service-side failures (and their KMS counterparts, which Secrets Manager,
+# SQS and DynamoDB pass on): worth another try later. Anything else is a refusal.
+RETRYABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "InternalServiceError",
+        "InternalServerError",
+        "InternalFailure",
+        "InternalError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalException",
+        "KMSThrottlingException",
+        "KMSInternalException",
+        "KmsThrottled",
+    }
+)
+
+session = boto3.session.Session()
+
+
+class NoTimeLeft(BotoCoreError):
+    fmt = "Not enough time left in the invocation for another AWS call attempt."
+
+
+def client(service: str) -> Any:
+    """A client whose every attempt (retries included) is refused when it could outlive the deadline."""
+    created = session.client(service, config=CONFIG)  # type: ignore[call-overload]
+    created.meta.events.register("before-send", _refuse_without_time)
+    return created
+
+
+def _refuse_without_time(**_: Any) -> None:
+    if not deadline.allows(ATTEMPT_WORST_SECONDS):
+        raise NoTimeLeft()
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def storage_error(exc: ClientError | BotoCoreError) -> errors.LinkError:
+    """An AWS failure as the service's error: retryable (throttled, unavailable, no answer, too slow
+    for the time left) or not (refused: access denied, key disabled, ...). Never its message."""
+    if isinstance(exc, ClientError):
+        if error_code(exc) in RETRYABLE_CODES:
+            return errors.StorageUnavailable("Credential storage is unavailable; try again shortly.")
+        return errors.StorageFailed(f"Credential storage refused the request ({error_code(exc)}).")
+    if isinstance(exc, HTTPClientError | NoTimeLeft):
+        return errors.StorageUnavailable("Credential storage did not answer in time; try again shortly.")
+    return errors.StorageFailed(f"Credential storage could not be called ({type(exc).__name__}).")

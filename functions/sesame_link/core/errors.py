@@ -1,0 +1,98 @@
+"""One exception per error code of DESIGN.md (and the three every HTTP API needs: not_found,
+method_not_allowed, internal_error). Messages never carry the token or any input."""
+
+from __future__ import annotations
+
+from sesame_link.core.models import FieldProblem
+
+
+class LinkError(Exception):
+    code = "internal_error"
+    status = 500
+    title = "Internal error"
+    retryable = False
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidRequest(LinkError):
+    code, status, title = "invalid_request", 400, "The request is not valid"
+
+    def __init__(self, detail: str, fields: list[FieldProblem] | None = None) -> None:
+        super().__init__(detail)
+        self.fields = fields or []
+
+
+class Unauthenticated(LinkError):
+    code, status, title = "unauthenticated", 401, "No tenant in the request's credentials"
+
+
+class ConnectionNotFound(LinkError):
+    code, status, title = "connection_not_found", 404, "No such connection"
+
+    # One text for every cause (another tenant's id, an id that never existed, one that cannot
+    # exist): the answers must not tell them apart.
+    def __init__(self, detail: str = "This tenant has no such connection.") -> None:
+        super().__init__(detail)
+
+
+class RouteNotFound(LinkError):
+    code, status, title = "not_found", 404, "Not found"
+
+
+class MethodNotAllowed(LinkError):
+    code, status, title = "method_not_allowed", 405, "Method not allowed"
+
+    def __init__(self, detail: str, allow: str) -> None:
+        super().__init__(detail)
+        self.allow = allow
+
+
+class PayloadTooLarge(LinkError):
+    code, status, title = "payload_too_large", 413, "The request body is too large"
+
+
+class InvalidToken(LinkError):
+    code, status, title = "invalid_token", 422, "Sesame rejected the token"
+
+
+class WrongRegion(LinkError):
+    code, status, title = "wrong_region", 422, "The token belongs to another region"
+
+    def __init__(self, detail: str, suggested_region: str) -> None:
+        super().__init__(detail)
+        self.suggested_region = suggested_region
+
+
+class TokenForbidden(LinkError):
+    code, status, title = "token_forbidden", 422, "Sesame refused the token access"
+
+
+class UnknownRegion(LinkError):
+    code, status, title = "unknown_region", 422, "No Sesame host for that region"
+
+
+class SesameRateLimited(LinkError):
+    code, status, title, retryable = "sesame_rate_limited", 503, "Sesame is rate limiting", True
+
+    def __init__(self, detail: str, retry_after: str | None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class SesameUnavailable(LinkError):
+    code, status, title, retryable = "sesame_unavailable", 502, "Sesame is unavailable", True
+
+
+class SesameTimeout(LinkError):
+    code, status, title, retryable = "sesame_timeout", 504, "Sesame did not answer in time", True
+
+
+class StorageUnavailable(LinkError):
+    code, status, title, retryable = "storage_unavailable", 503, "Credential storage is unavailable", True
+
+
+class StorageFailed(LinkError):
+    code, status, title = "storage_failed", 500, "The credential could not be stored"

@@ -1,0 +1,84 @@
+"""What the services need from the outside world, as protocols: the adapters (sesame.py, vault.py,
+registry.py, queues.py, keyed_hash.py) fit them, and so do the unit tests' fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sesame_link.core.domain import ConnectionRecord, Credential, StoredCredential, StoredSecret
+from sesame_link.core.models import Status, StatusReason
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class CompanyLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+
+
+class TokenChecker(Protocol):
+    def check(self, token: str, region: str, deadline: float) -> CompanyLike:
+        """A link's check: one request, and the wrong-region probe after a 401."""
+
+    def company(self, token: str, region: str, deadline: float) -> CompanyLike:
+        """A health check: one request, no probe."""
+
+
+class Vault(Protocol):
+    def store(self, credential: Credential) -> StoredSecret: ...
+    def schedule_deletion(self, secret_arn: str, recovery_days: int) -> None: ...
+
+
+class SecretReader(Protocol):
+    def read(self, secret_arn: str) -> StoredCredential | None: ...
+
+
+class RegistryPage(Protocol):
+    @property
+    def records(self) -> list[ConnectionRecord]: ...
+    @property
+    def last_order(self) -> str | None: ...
+
+
+class DueConnectionLike(Protocol):
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def connection_id(self) -> str: ...
+
+
+class Registry(Protocol):
+    def save_link(self, record: ConnectionRecord, new_version: bool) -> ConnectionRecord | None: ...
+    def get(self, tenant: str, connection_id: str) -> ConnectionRecord | None: ...
+    def page(self, tenant: str, limit: int, after_order: str | None) -> RegistryPage: ...
+    def delete(self, tenant: str, connection_id: str) -> bool: ...
+    def record_check(
+        self, tenant: str, connection_id: str, status: Status, reason: StatusReason | None, at: datetime
+    ) -> ConnectionRecord | None: ...
+    def due(
+        self, checked_before: datetime | None, after: DueConnectionLike | None, limit: int
+    ) -> tuple[Sequence[DueConnectionLike], DueConnectionLike | None]:
+        """One page of connections due for a check, scanning on after `after`; with the position
+        to go on from, or None at the end."""
+
+
+class Sealer(Protocol):
+    def digest(self, purpose: str, *parts: str) -> bytes: ...
+
+
+class CheckQueue(Protocol):
+    def send(self, connections: Sequence[DueConnectionLike]) -> None:
+        """Queue a check of each (at most 10), or raise."""
+
+
+class SweepContinuations(Protocol):
+    def send(self, after: DueConnectionLike) -> None:
+        """Ask for another sweep run that goes on after the registry key `after`."""

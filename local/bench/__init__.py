@@ -1,0 +1,1 @@
+"""`make bench`: the driver (bench.py) and the one-measurement probe it starts (probe.py)."""

@@ -1,0 +1,381 @@
+"""`make bench`: sesame-link against the physical floor on this machine, in one run.
+
+Every figure is the median of repeated runs in fresh processes; the local backends (moto's
+server, the Sesame simulator) run in a process of their own, so CPU times are the function's.
+The floor is a bare script doing a link's I/O (local/bench/probe.py, floor_link) with json, boto3
+and requests only. Besides the goals: the other functions' cold starts, and what each operation
+costs in Sesame requests and AWS calls, counted as they happen. Prints the tables and writes
+bench-results/latest.{md,json}. `--smoke` runs few repetitions and gives no verdicts (CI keeps it
+working)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from local.build.package import assemble_local_package, compile_bytecode
+from local.template import ROOT, FunctionSpec, function_spec
+
+RESULTS = ROOT / "bench-results"
+PACKAGE = ROOT / ".aws-sam" / "LinkFunction.zip"
+GOALS = {  # figure -> the most it may be
+    "cold_start_ratio": 1.25,
+    "warm_ratio": 1.2,
+    "wrong_region_ratio": 2.1,
+    "peak_rss_mb": 100.0,
+    "package_mb": 8.0,
+}
+OTHER_FUNCTIONS = ("ProvisioningFunction", "CheckFunction", "SweepFunction")
+
+
+@contextmanager
+def backends_process(sesame_latency: float = 0.0) -> Iterator[dict[str, Any]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.stack.backends", str(sesame_latency)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert process.stdout is not None
+    try:
+        yield json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def loopback_sesame_url(backends: dict[str, Any]) -> str:
+    """The simulator by path (`127.0.0.1:PORT/{region}`): no local resolver needed in the probes."""
+    port = backends["environment"]["SESAME_API_URL"].rsplit(":", 1)[1]
+    return f"http://127.0.0.1:{port}/{{region}}"
+
+
+def probe_environment(backends: dict[str, Any], spec: FunctionSpec, code_dir: Path) -> dict[str, str]:
+    base = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
+    return {
+        **base,
+        **spec.environment,
+        **backends["environment"],
+        "SESAME_API_URL": loopback_sesame_url(backends),
+        "EVENT_BUS_NAME": "",
+        "BENCH_CODE_DIR": str(code_dir),
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def deployed_code(source: Path, root: Path, python: str) -> Path:
+    """The function's code with its bytecode, as the package ships it: where writing __pycache__
+    is not allowed (PYTHONDONTWRITEBYTECODE), each cold start would otherwise compile it."""
+    shutil.copytree(source / "sesame_link", root / "sesame_link")
+    compile_bytecode(root, python)
+    return root
+
+
+def probe(environment: dict[str, str], *arguments: object, python: str = sys.executable) -> dict[str, Any]:
+    child = subprocess.run(
+        [python, "-m", "local.bench.probe", *map(str, arguments)],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(child.stdout.strip().splitlines()[-1])
+    linked = result.get("statuses", [result["status"]] if "status" in result else None)
+    if linked not in (None, [201]):
+        raise RuntimeError(f"the probe did not link: {result}")
+    return result
+
+
+def median_of(
+    repetitions: int, environment: dict[str, str], *arguments: object, python: str = sys.executable
+) -> dict[str, float]:
+    return medians([probe(environment, *arguments, python=python) for _ in range(repetitions)])
+
+
+def handler_and_floor(
+    repetitions: int, environment: dict[str, str], mode: str, links: int, python: str
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Medians for the handler and for the floor, their runs interleaved so that a machine that
+    slows down during the run weighs on both alike."""
+    runs: dict[str, list[dict[str, Any]]] = {"handler": [], "floor": []}
+    for _ in range(repetitions):
+        for kind, results in runs.items():
+            results.append(probe(environment, kind, mode, links, python=python))
+    return medians(runs["handler"]), medians(runs["floor"])
+
+
+def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+    names = [name for name, value in runs[0].items() if isinstance(value, float)]
+    return {name: statistics.median(run[name] for run in runs) for name in names}
+
+
+def library_import(repetitions: int, environment: dict[str, str], python: str) -> float:
+    """What the card's libraries (Powertools, pydantic) alone add to the floor's imports: the
+    modules the HTTP handler's import loads from them, imported without any of our code."""
+    modules = probe(environment, "modules", "api", python=python)["modules"]
+    with tempfile.NamedTemporaryFile("w", suffix=".json") as listing:
+        json.dump(modules, listing)
+        listing.flush()
+        return median_of(repetitions, environment, "libraries", listing.name, python=python)[
+            "library_import_seconds"
+        ]
+
+
+def package_cold_starts(repetitions: int, environment: dict[str, str]) -> tuple[float, float]:
+    """Cold start from an assembled package that Python may not write bytecode into, as Lambda
+    loads its read-only /var/task: sources only, then with the bytecode `make build` ships."""
+    firsts = []
+    with tempfile.TemporaryDirectory() as root:
+        for bytecode in (False, True):
+            package = assemble_local_package(Path(root) / f"bytecode-{bytecode}", bytecode)
+            from_package = {
+                **environment,
+                "BENCH_CODE_DIR": str(package.code),
+                "PYTHONPATH": f"{ROOT}{os.pathsep}{package.python_path()}",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+            firsts.append(median_of(repetitions, from_package, "handler", "cold", 1)["first_answer_seconds"])
+    return firsts[0], firsts[1]
+
+
+def wrong_region_timing(repetitions: int) -> tuple[float, float]:
+    """Wall time of one good check and of a wrong-region answer, with 50 ms per Sesame call."""
+    sys.path.insert(0, str(ROOT / "functions"))
+    from local.stack.backends import DEMO_ACCOUNTS  # noqa: PLC0415
+    from sesame_link.adapters.sesame import SesameClient, new_session  # noqa: PLC0415
+    from sesame_link.core import errors  # noqa: PLC0415
+
+    with backends_process(sesame_latency=0.05) as backends:
+        client = SesameClient(loopback_sesame_url(backends), new_session())
+        good, other = DEMO_ACCOUNTS[0][0], DEMO_ACCOUNTS[1][0]
+        checks, probes = [], []
+        for _ in range(repetitions):
+            started = time.perf_counter()
+            client.check(good, "eu1", time.monotonic() + 5)
+            checks.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            try:
+                client.check(other, "eu1", time.monotonic() + 5)
+            except errors.WrongRegion:
+                probes.append(time.perf_counter() - started)
+        assert len(probes) == repetitions, "the probe did not find the other region"
+    return statistics.median(checks), statistics.median(probes)
+
+
+def other_cold_starts(repetitions: int, environment: dict[str, str], python: str) -> dict[str, float]:
+    """Import + first invocation of each other function: a submitted record linked, a queued check
+    of a connection that record linked, a sweep."""
+    sys.path.insert(0, str(ROOT / "functions"))
+    from local.stack.backends import DEMO_ACCOUNTS  # noqa: PLC0415
+    from sesame_link.core.domain import connection_id  # noqa: PLC0415
+
+    seed = "bench-check-seed"
+    message = json.dumps({"tenant_id": seed, "connection_id": connection_id(seed, DEMO_ACCOUNTS[0][2])})
+    arguments = {"ProvisioningFunction": seed, "CheckFunction": message, "SweepFunction": "-"}
+    return {
+        function: 1000
+        * median_of(
+            repetitions, environment, "function", function, "cold", arguments[function], python=python
+        )["first_answer_seconds"]
+        for function in OTHER_FUNCTIONS
+    }
+
+
+def measure(smoke: bool, probe_python: str) -> tuple[dict[str, float], dict[str, Any]]:
+    cold_runs, warm_links, warm_runs, rss_links = (2, 20, 1, 50) if smoke else (9, 200, 5, 1000)
+    with backends_process() as backends, tempfile.TemporaryDirectory() as code_root:
+        spec = function_spec("LinkFunction", backends["stand_ins"])
+        code_dir = deployed_code(spec.code_dir, Path(code_root), probe_python)
+        environment = probe_environment(backends, spec, code_dir)
+        # First, while the registry holds next to nothing: a sweep's work grows with it.
+        others = other_cold_starts(cold_runs, environment, probe_python)
+        handler_cold, floor_cold = handler_and_floor(cold_runs, environment, "cold", 1, probe_python)
+        libraries = library_import(cold_runs, environment, probe_python)
+        handler_warm, floor_warm = handler_and_floor(warm_runs, environment, "warm", warm_links, probe_python)
+        rss = probe(environment, "handler", "warm", rss_links, python=probe_python)
+        package_sources, package_bytecode = package_cold_starts(cold_runs, environment)
+        costs = probe(environment, "costs", 100 if smoke else 1000, python=probe_python)
+    check, wrong_region = wrong_region_timing(3 if smoke else 15)
+    sweep = costs["sweep"]
+    figures = {
+        "cold_start_ms": handler_cold["first_answer_seconds"] * 1000,
+        "floor_cold_start_ms": floor_cold["first_answer_seconds"] * 1000,
+        "cold_start_ratio": handler_cold["first_answer_seconds"] / floor_cold["first_answer_seconds"],
+        "library_import_ms": libraries * 1000,
+        "cold_start_rest_ms": (
+            handler_cold["first_answer_seconds"] - floor_cold["first_answer_seconds"] - libraries
+        )
+        * 1000,
+        "warm_link_ms": handler_warm["wall_per_link"] * 1000,
+        "warm_link_cpu_ms": handler_warm["cpu_per_link"] * 1000,
+        "floor_warm_link_ms": floor_warm["wall_per_link"] * 1000,
+        "floor_warm_link_cpu_ms": floor_warm["cpu_per_link"] * 1000,
+        "warm_ratio": handler_warm["wall_per_link"] / floor_warm["wall_per_link"],
+        "package_sources_cold_start_ms": package_sources * 1000,
+        "package_bytecode_cold_start_ms": package_bytecode * 1000,
+        "check_ms": check * 1000,
+        "wrong_region_ms": wrong_region * 1000,
+        "wrong_region_ratio": wrong_region / check,
+        "links_for_rss": float(rss_links),
+        "peak_rss_mb": float(rss["peak_rss_mb"]),
+        "package_mb": PACKAGE.stat().st_size / 1e6 if PACKAGE.exists() else float("nan"),
+        **{f"{function}_cold_start_ms": milliseconds for function, milliseconds in others.items()},
+        "sweep_queued": float(sweep["queued"]),
+        "sweep_per_second": sweep["queued"] / sweep["seconds"],
+        "sweep_queued_per_call": sweep["queued"]
+        / max(
+            1,
+            costs["costs"][f"sweep of {sweep['queued']} due connections"]["aws_calls"].get(
+                "SendMessageBatch", 0
+            ),
+        ),
+    }
+    return figures, costs["costs"]
+
+
+def table(figures: dict[str, float], smoke: bool) -> str:
+    def verdict(name: str) -> str:
+        if smoke or name not in GOALS:
+            return ""
+        return "met" if figures[name] <= GOALS[name] else "MISSED"
+
+    rows = [
+        (
+            "Cold start: import + first link",
+            f"{figures['cold_start_ms']:.0f} ms",
+            f"floor {figures['floor_cold_start_ms']:.0f} ms",
+            "",
+        ),
+        ("Cold start ratio", f"{figures['cold_start_ratio']:.2f}", "<= 1.25", verdict("cold_start_ratio")),
+        (
+            "Over the floor: importing the card's libraries alone (Powertools, pydantic)",
+            f"{figures['library_import_ms']:.0f} ms"
+            f" = {figures['library_import_ms'] / figures['floor_cold_start_ms']:.2f} x floor",
+            f"all of it: {GOALS['cold_start_ratio'] - 1:.2f} x floor"
+            f" = {(GOALS['cold_start_ratio'] - 1) * figures['floor_cold_start_ms']:.0f} ms",
+            "",
+        ),
+        (
+            "Over the floor: the rest (own code, first use, less what pausing the collector saves)",
+            f"{figures['cold_start_rest_ms']:.0f} ms",
+            "",
+            "",
+        ),
+        (
+            "Cold start from the package, read-only (sources / bytecode)",
+            f"{figures['package_sources_cold_start_ms']:.0f}"
+            f" / {figures['package_bytecode_cold_start_ms']:.0f} ms",
+            "",
+            "",
+        ),
+        (
+            "Warm link (wall / CPU)",
+            f"{figures['warm_link_ms']:.1f} / {figures['warm_link_cpu_ms']:.1f} ms",
+            f"floor {figures['floor_warm_link_ms']:.1f} / {figures['floor_warm_link_cpu_ms']:.1f} ms",
+            "",
+        ),
+        ("Warm ratio (wall)", f"{figures['warm_ratio']:.2f}", "<= 1.2", verdict("warm_ratio")),
+        (
+            "Wrong region vs one check (50 ms/call)",
+            f"{figures['wrong_region_ms']:.0f} / {figures['check_ms']:.0f} ms"
+            f" = {figures['wrong_region_ratio']:.2f}",
+            f"<= {GOALS['wrong_region_ratio']}",
+            verdict("wrong_region_ratio"),
+        ),
+        (
+            f"Peak RSS, {figures['links_for_rss']:.0f} links",
+            f"{figures['peak_rss_mb']:.0f} MB",
+            "<= 100 MB",
+            verdict("peak_rss_mb"),
+        ),
+        (
+            "Package (zipped, make build, SDK and bytecode inside)",
+            f"{figures['package_mb']:.2f} MB",
+            f"<= {GOALS['package_mb']:.0f} MB",
+            verdict("package_mb"),
+        ),
+        *(
+            (
+                f"Cold start: {function} (import + first invocation)",
+                f"{figures[f'{function}_cold_start_ms']:.0f} ms",
+                "",
+                "",
+            )
+            for function in OTHER_FUNCTIONS
+        ),
+        (
+            f"Sweep of {figures['sweep_queued']:.0f} due connections (local SQS emulator)",
+            f"{figures['sweep_per_second']:.0f} queued/s, {figures['sweep_queued_per_call']:.0f} per call",
+            "",
+            "",
+        ),
+    ]
+    lines = ["| figure | measured | goal / floor | verdict |", "| --- | --- | --- | --- |"]
+    lines += [f"| {' | '.join(row)} |" for row in rows]
+    return "\n".join(lines)
+
+
+def cost_table(costs: dict[str, Any]) -> str:
+    """Sesame requests and AWS calls per operation, as counted while the functions ran."""
+    lines = ["| operation | Sesame requests | AWS calls |", "| --- | --- | --- |"]
+    for operation, cost in costs.items():
+        calls = ", ".join(f"{name} {count}" for name, count in cost["aws_calls"].items()) or "none"
+        lines.append(
+            f"| {operation} | {cost['sesame_requests']} | {sum(cost['aws_calls'].values())}: {calls} |"
+        )
+    return "\n".join(lines)
+
+
+def python_version(python: str) -> str:
+    return subprocess.run(
+        [python, "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="few repetitions, no verdicts")
+    parser.add_argument(
+        "--probe-python",
+        default=sys.executable,
+        help="interpreter of the cold, warm and memory probes (e.g. a Python 3.13 venv with the"
+        " runtime requirements, boto3 and requests); the package figure stays on this one",
+    )
+    arguments = parser.parse_args()
+    smoke = arguments.smoke
+    figures, costs = measure(smoke, arguments.probe_python)
+    probes_on = python_version(arguments.probe_python)
+    machine = f"{platform.machine()}, {os.cpu_count()} cores, probes on Python {probes_on}"
+    kind = "smoke run" if smoke else "full run"
+    report = f"sesame-link benchmark ({kind}; {machine})\n\n{table(figures, smoke)}\n\n{cost_table(costs)}\n"
+    print(report)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "latest.md").write_text(report, encoding="utf-8")
+    (RESULTS / "latest.json").write_text(
+        json.dumps({"machine": machine, "smoke": smoke, **figures, "costs": costs}, indent=2)
+    )
+    missed = [name for name, goal in GOALS.items() if not smoke and not figures[name] <= goal]
+    if missed:
+        print("goals missed: " + ", ".join(missed))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Build and spec tooling: the package assembled here, openapi.json, the dependency audit."""

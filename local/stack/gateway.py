@@ -1,0 +1,271 @@
+"""A small local HTTP API gateway: turns HTTP requests into API Gateway HTTP API (payload v2)
+events and routes them to the functions as the deployed API does (the routes of template.yaml's
+HttpApi events, then the $default route), and serves the connect page at `/`.
+
+The JWT authorizer is emulated for development only: a Bearer JWT's claims are read WITHOUT
+checking its signature; with no JWT, `default_claims` stand in (or the request gets API
+Gateway's own 401). Never expose this server beyond loopback.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from local.stack.connect_page import page_file
+from local.stack.http_server import KeepAliveHandler, LoopbackServer
+from local.template import load_template
+
+Invoke = Callable[[dict[str, Any]], dict[str, Any]]
+MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's own payload limit
+DEFAULT_ROUTE = "$default"
+
+
+@dataclass(frozen=True)
+class Route:
+    key: str  # API Gateway's route key: "POST /connections/{connection_id}/check" or "$default"
+    function: str  # the logical id of the function it invokes
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        """The path parameters when the route takes this request, else None."""
+        if self.key == DEFAULT_ROUTE:
+            return {}
+        route_method, route_path = self.key.split(" ", 1)
+        pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route_path))
+        found = re.fullmatch(pattern, path)
+        return found.groupdict() if found and method == route_method else None
+
+
+def api_routes(template: Mapping[str, Any] | None = None) -> list[Route]:
+    """The HttpApi routes of template.yaml, the $default one last (API Gateway tries it last)."""
+    routes = []
+    for logical_id, resource in (template or load_template())["Resources"].items():
+        for event in resource.get("Properties", {}).get("Events", {}).values():
+            if event["Type"] == "HttpApi":
+                method, path = event["Properties"].get("Method"), event["Properties"].get("Path")
+                routes.append(Route(f"{method} {path}" if method else DEFAULT_ROUTE, logical_id))
+    return sorted(routes, key=lambda route: route.key == DEFAULT_ROUTE)
+
+
+def route_for(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]]:
+    """The route API Gateway picks for a request, and its path parameters."""
+    for route in routes:
+        parameters = route.match(method, path)
+        if parameters is not None:
+            return route, parameters
+    raise LookupError("the template has no $default route")
+
+
+class LocalGateway:
+    def __init__(
+        self,
+        functions: Mapping[str, Invoke] | None = None,
+        default_claims: dict[str, str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        serve_page: bool = False,
+    ) -> None:
+        """`functions` runs each function (by logical id) on an event (local/stack/environments.py); it
+        may be set after the port is bound. `serve_page` serves the connect page at `/`."""
+        self.functions = dict(functions or {})
+        self.routes = api_routes()
+        self.default_claims = default_claims
+        self.serve_page = serve_page
+        self._server = LoopbackServer((host, port), _request_handler_for(self))
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> LocalGateway:
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def route(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
+        return route_for(self.routes, method, path)
+
+
+def http_api_event(  # noqa: PLR0917 - one argument per part of the request
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    body: bytes,
+    claims: dict[str, Any] | None,
+    source_ip: str,
+    route: Route | None = None,
+    path_parameters: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """An HTTP API payload v2 event, shaped as API Gateway sends it."""
+    split = urlsplit(target)
+    path = split.path or "/"
+    now = datetime.now(UTC)
+    lowered = {name.lower(): value for name, value in headers.items()}
+    is_text = _is_text(lowered.get("content-type", ""), body)
+    route_key = route.key if route else f"{method} {path}"
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": split.query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": lowered.get("host", "127.0.0.1"),
+            "domainPrefix": "local",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": str(uuid.uuid4()),
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": not is_text,
+    }
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claims, "scopes": None}}
+    if split.query:
+        event["queryStringParameters"] = _query_parameters(split.query)
+    if path_parameters:
+        event["pathParameters"] = path_parameters
+    if body:
+        event["body"] = body.decode() if is_text else base64.b64encode(body).decode()
+    return event
+
+
+def jwt_claims(authorization: str | None) -> dict[str, Any] | None:
+    """Claims of a Bearer JWT, signature NOT checked (development only)."""
+    if not authorization or not authorization.startswith("Bearer "):
+        return None
+    parts = authorization[len("Bearer ") :].split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (binascii.Error, ValueError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+def _query_parameters(query: str) -> dict[str, str]:
+    """As API Gateway gives them: decoded, a repeated name's values joined with commas."""
+    parameters: dict[str, list[str]] = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        parameters.setdefault(name, []).append(value)
+    return {name: ",".join(values) for name, values in parameters.items()}
+
+
+def _is_text(content_type: str, body: bytes) -> bool:
+    if not (content_type.startswith(("text/", "application/json")) or not content_type):
+        return False
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(KeepAliveHandler):
+        def __getattr__(self, name: str) -> Any:
+            # Every method goes to the function, as an HTTP API's $default route sends it.
+            if name.startswith("do_"):
+                return self._proxy
+            raise AttributeError(name)
+
+        def _proxy(self) -> None:
+            page = page_file(urlsplit(self.path).path, gateway.port) if gateway.serve_page else None
+            if page and self.command == "GET":
+                self._send(200, {"content-type": page[0], "cache-control": "no-store"}, page[1])
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_REQUEST_BYTES:
+                self._send(
+                    413, {"content-type": "application/json"}, b'{"message":"Request Entity Too Large"}'
+                )
+                return
+            body = self.rfile.read(length) if length else b""
+            claims = jwt_claims(self.headers.get("Authorization")) or gateway.default_claims
+            if claims is None and self.command != "OPTIONS":
+                self._send(401, {"content-type": "application/json"}, b'{"message":"Unauthorized"}')
+                return
+            route, parameters = gateway.route(self.command, urlsplit(self.path).path)
+            event = http_api_event(
+                self.command,
+                self.path,
+                dict(self.headers.items()),
+                body,
+                claims,
+                self.client_address[0],
+                route,
+                parameters,
+            )
+            started = time.perf_counter()
+            result = gateway.functions[route.function](event)
+            self._send_result(result)
+            self.log_message(
+                '"%s %s" %s %.0fms',
+                self.command,
+                urlsplit(self.path).path,
+                result.get("statusCode"),
+                (time.perf_counter() - started) * 1000,
+            )
+
+        def _send_result(self, result: dict[str, Any]) -> None:
+            body = result.get("body") or ""
+            raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+            headers = {name.lower(): str(value) for name, value in (result.get("headers") or {}).items()}
+            self._send(int(result.get("statusCode", 200)), headers, raw, result.get("cookies") or [])
+
+        def _send(
+            self, status: int, headers: dict[str, str], body: bytes, cookies: list[str] | None = None
+        ) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name != "content-length":
+                    self.send_header(name, value)
+            for cookie in cookies or []:
+                self.send_header("set-cookie", cookie)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        # Logged: method, path, status and time only, never headers, bodies or raw request lines.
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            """Replaced by the line `_proxy` logs."""
+
+        def log_error(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+            super().log_message("rejected a malformed request")
+
+    return RequestHandler

@@ -1,0 +1,1 @@
+"""Unit tests of the adapters, on botocore's Stubber or in-process fakes."""

@@ -1,0 +1,1 @@
+"""Unit tests of core: the models at the edges."""

@@ -1,0 +1,1 @@
+"""Unit tests of the services, on in-process fakes of the ports."""

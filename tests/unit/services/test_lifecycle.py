@@ -1,0 +1,174 @@
+"""The lifecycle services with in-memory adapters: connections (cursors, unlink order), checks
+(the verdict table), the sweep (batches, the deadline, continuations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sesame_link.adapters.sesame import SesameCompany
+from sesame_link.core import deadline, errors
+from sesame_link.core.domain import ConnectionRecord, Credential
+from sesame_link.services.checking import CheckService
+from sesame_link.services.connections import ConnectionsService
+from sesame_link.services.sweeping import BATCH_SIZE, STEP_WORST_SECONDS, SweepService
+from tests.support.fakes import (
+    DEFAULT_COMPANY,
+    Context,
+    Due,
+    FakeCheckQueue,
+    FakeContinuations,
+    FakeRegistry,
+    FakeSealer,
+    FakeSesame,
+    FakeVault,
+)
+
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def record(tenant: str, index: int, checked_hours_ago: float = 0, secret: str = "") -> ConnectionRecord:
+    return ConnectionRecord(
+        tenant=tenant,
+        connection_id=f"conn_{index:032x}",
+        region="eu1",
+        company_id=DEFAULT_COMPANY.id,
+        company_name="Acme",
+        token_hint="…abcd",
+        status="active",
+        status_reason=None,
+        linked_at=NOW - timedelta(minutes=index),
+        checked_at=NOW - timedelta(hours=checked_hours_ago),
+        secret_arn=secret or f"arn:fake:{tenant}/{index}",
+    )
+
+
+def registry_of(*records: ConnectionRecord) -> FakeRegistry:
+    return FakeRegistry({(r.tenant, r.connection_id): r for r in records})
+
+
+def test_pages_follow_sealed_cursors_to_the_end() -> None:
+    registry = registry_of(*(record("t", index) for index in range(7)))
+    service = ConnectionsService(registry, FakeVault(), FakeSealer(), recovery_days=7)
+    seen, cursor = [], None
+    while True:
+        page, cursor = service.list("t", 3, cursor)
+        seen += [r.connection_id for r in page]
+        if cursor is None:
+            break
+    assert seen == [f"conn_{index:032x}" for index in range(7)]
+
+
+def test_a_cursor_of_another_tenant_is_invalid() -> None:
+    registry = registry_of(*(record(tenant, index) for tenant in ("a", "b") for index in range(3)))
+    service = ConnectionsService(registry, FakeVault(), FakeSealer(), recovery_days=7)
+    _, cursor = service.list("a", 1, None)
+    assert cursor is not None
+    with pytest.raises(errors.InvalidRequest):
+        service.list("b", 1, cursor)
+
+
+def test_unlink_deletes_the_secret_before_the_entry() -> None:
+    vault = FakeVault()
+    entry = record("t", 1)
+    registry = registry_of(entry)
+    ConnectionsService(registry, vault, FakeSealer(), recovery_days=12).unlink("t", entry.connection_id)
+    assert vault.deleted == {entry.secret_arn: 12}
+    assert registry.entries == {}
+
+
+def test_an_unlink_whose_secret_deletion_fails_leaves_the_connection_listed() -> None:
+    class FailingVault(FakeVault):
+        def schedule_deletion(self, secret_arn: str, recovery_days: int) -> None:
+            raise errors.StorageUnavailable("throttled")
+
+    entry = record("t", 1)
+    registry = registry_of(entry)
+    with pytest.raises(errors.StorageUnavailable):
+        ConnectionsService(registry, FailingVault(), FakeSealer(), recovery_days=7).unlink(
+            "t", entry.connection_id
+        )
+    assert list(registry.entries.values()) == [entry]
+
+
+def checked(answer: SesameCompany | None = None, error: errors.LinkError | None = None) -> ConnectionRecord:
+    vault = FakeVault()
+    stored = vault.store(Credential("t", "eu1", DEFAULT_COMPANY.id, "Acme", "token-" + "0" * 20))
+    entry = record("t", 1, secret=stored.arn)
+    registry = registry_of(entry)
+    sesame = FakeSesame(answer=answer or DEFAULT_COMPANY, error=error)
+    result = CheckService(sesame, vault, registry, clock=lambda: NOW).check("t", entry.connection_id)
+    assert len(sesame.calls) == 1
+    return result.after
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "status", "reason"),
+    [
+        (None, None, "active", None),
+        (SesameCompany(id="another", name="Other"), None, "broken", "company_changed"),
+        (None, errors.InvalidToken("401"), "broken", "invalid_token"),
+        (None, errors.TokenForbidden("403"), "broken", "token_forbidden"),
+    ],
+)
+def test_conclusive_verdicts(
+    answer: SesameCompany | None, error: errors.LinkError | None, status: str, reason: str | None
+) -> None:
+    after = checked(answer, error)
+    assert (after.status, after.status_reason, after.checked_at) == (status, reason, NOW)
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        errors.SesameRateLimited("429", "3"),
+        errors.SesameUnavailable("500"),
+        errors.SesameTimeout("slow"),
+        errors.UnknownRegion("no such name"),
+    ],
+)
+def test_inconclusive_answers_raise_retryable_errors(error: errors.LinkError) -> None:
+    with pytest.raises(errors.LinkError) as caught:
+        checked(error=error)
+    assert caught.value.retryable
+
+
+def sweep(
+    registry: FakeRegistry, queue: FakeCheckQueue, continuations: FakeContinuations, hours: int
+) -> SweepService:
+    return SweepService(registry, queue, continuations, max_age_hours=hours, clock=lambda: NOW)
+
+
+def test_the_sweep_queues_due_connections_in_batches_of_ten() -> None:
+    registry = registry_of(*(record("t", index, checked_hours_ago=index % 48) for index in range(1200)))
+    queue, continuations = FakeCheckQueue(), FakeContinuations()
+    result = sweep(registry, queue, continuations, hours=20).sweep()
+
+    due = {Due("t", f"conn_{index:032x}") for index in range(1200) if index % 48 > 20}
+    assert set(queue.sent) == due
+    assert len(queue.sent) == len(due) == result.queued
+    # Full batches but for the last of each scan page (1,200 entries: three pages of at most 500).
+    assert max(queue.batch_sizes) == BATCH_SIZE
+    assert sum(size < BATCH_SIZE for size in queue.batch_sizes) <= registry.scans
+    assert (result.continued, continuations.sent) == (False, [])
+
+
+def test_zero_hours_sweeps_every_connection() -> None:
+    registry = registry_of(*(record("t", index) for index in range(15)))
+    queue = FakeCheckQueue()
+    assert sweep(registry, queue, FakeContinuations(), hours=0).sweep().queued == 15
+
+
+def test_a_sweep_without_time_for_a_step_asks_to_go_on_after_the_last_one_queued() -> None:
+    registry = registry_of(*(record("t", index, checked_hours_ago=30) for index in range(40)))
+    queue, continuations = FakeCheckQueue(), FakeContinuations()
+    service = sweep(registry, queue, continuations, hours=20)
+    deadline.start(Context(STEP_WORST_SECONDS + deadline.ANSWER_RESERVE_SECONDS - 0.1))
+    with pytest.raises(TimeoutError):
+        service.sweep()  # not even the first step fits, and there is nowhere to go on from
+    last = Due("t", f"conn_{5:032x}")
+    result = service.sweep(last)
+    assert result.continued is True
+    assert continuations.sent == [last]
+    assert queue.sent == []
