@@ -17,6 +17,7 @@ import ssl
 import struct
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
@@ -44,14 +45,19 @@ class Fault:
     body: bytes = b'{"error":"simulated"}'
     headers: dict[str, str] = field(default_factory=dict)
     delay_seconds: float = 0.0
-    trickle_seconds: float = 0.0
+    trickle_seconds: float = 0.0  # a pause after each byte (or each piece, with piece_bytes)
     reset: bool = False
+    # The body in pieces of this many bytes, each flushed on its own (0: in one write).
+    piece_bytes: int = 0
+    # Transfer-Encoding: chunked, with no Content-Length.
+    chunked: bool = False
 
 
 @dataclass(frozen=True)
 class SeenRequest:
     region: str | None
     status: int
+    cookie: str | None = None
 
 
 class SesameSimulator:
@@ -116,7 +122,9 @@ class SesameSimulator:
         with self._lock:
             return list(self._seen)
 
-    def answer(self, region: str | None, authorization: str | None) -> tuple[int, bytes, Fault | None]:
+    def answer(
+        self, region: str | None, authorization: str | None, cookie: str | None = None
+    ) -> tuple[int, bytes, Fault | None]:
         token = _bearer(authorization) or ""
         with self._lock:
             fault = self._faults.get(region or "")
@@ -133,7 +141,7 @@ class SesameSimulator:
         else:
             status, body = 200, _info_body(account)
         with self._lock:
-            self._seen.append(SeenRequest(region, status))
+            self._seen.append(SeenRequest(region, status, cookie))
         return status, body, fault
 
 
@@ -163,8 +171,11 @@ def _info_body(account: Account) -> bytes:
 def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
     class Handler(KeepAliveHandler):
         def do_GET(self) -> None:
-            region = _region(self.headers.get("Host", ""), self.path)
-            status, body, fault = simulator.answer(region, self.headers.get("Authorization"))
+            # The target as sent: http.server folds a leading "//" into "/", which Sesame may not.
+            region = _region(self.headers.get("Host", ""), self.requestline.split(" ")[1])
+            status, body, fault = simulator.answer(
+                region, self.headers.get("Authorization"), self.headers.get("Cookie")
+            )
             fault = fault or Fault()
             time.sleep(simulator.latency_seconds + fault.delay_seconds)
             if fault.reset:
@@ -172,11 +183,16 @@ def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
                 return
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
+            if fault.chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(body)))
+            # As a web front end would: a cookie that no other customer's request may carry.
+            self.send_header("Set-Cookie", f"session={uuid.uuid4().hex}; Path=/; HttpOnly")
             for name, value in fault.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self._write(body, fault.trickle_seconds)
+            self._write(body, fault)
 
         def do_POST(self) -> None:
             """The control endpoint: change a token's state."""
@@ -198,14 +214,15 @@ def _handler_for(simulator: SesameSimulator) -> type[BaseHTTPRequestHandler]:
             self.connection.close()
             self.close_connection = True
 
-        def _write(self, body: bytes, trickle_seconds: float) -> None:
-            if not trickle_seconds:
-                self.wfile.write(body)
-                return
-            for offset in range(len(body)):
-                self.wfile.write(body[offset : offset + 1])
+        def _write(self, body: bytes, fault: Fault) -> None:
+            size = fault.piece_bytes or (1 if fault.trickle_seconds else len(body)) or 1
+            for offset in range(0, len(body), size):
+                piece = body[offset : offset + size]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if fault.chunked else piece)
                 self.wfile.flush()
-                time.sleep(trickle_seconds)
+                time.sleep(fault.trickle_seconds)
+            if fault.chunked:
+                self.wfile.write(b"0\r\n\r\n")
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - base signature
             """Quiet: requests are recorded in `seen()`, not printed."""

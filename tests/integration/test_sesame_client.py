@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import ssl
 import time
@@ -10,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -20,8 +22,9 @@ from cryptography.x509.oid import NameOID
 from local.stack.backends import SIMULATED_REGIONS
 from local.stack.dns import install_local_resolver, simulated_sesame_url
 from local.stack.sesame_sim import Fault, SesameSimulator
-from sesame_link.adapters.sesame import KNOWN_REGIONS, SesameClient, new_session
+from sesame_link.adapters.sesame import KNOWN_REGIONS, MAX_BODY_BYTES, SesameClient, new_session
 from sesame_link.core import errors
+from sesame_link.core.config import load_settings
 from tests.support import canary
 
 pytestmark = pytest.mark.integration
@@ -287,3 +290,100 @@ def test_proxy_variables_are_ignored(sim: SesameSimulator, monkeypatch: pytest.M
             proxy.accept()
     finally:
         proxy.close()
+
+
+# --- What the suite let through (mutation testing): cookies, bodies in pieces, odd headers, ids ---
+
+
+def test_no_cookie_a_sesame_answer_sets_crosses_to_the_next_request(
+    sim: SesameSimulator, client: SesameClient
+) -> None:
+    first, _ = account(sim)
+    second, _ = account(sim)
+    client.check(first, "eu1", soon())
+    client.check(second, "eu1", soon())
+    assert [seen.cookie for seen in sim.seen()] == [None, None]
+
+
+def info_document(company_id: str, padding: int = 0) -> bytes:
+    """The documented 200 shape, padded (in a field the client ignores) to any size."""
+    document = {"data": {"company": {"id": company_id, "name": "Acme"}}, "meta": {"pad": ""}}
+    body = json.dumps(document).encode()
+    document["meta"]["pad"] = "x" * (padding - len(body)) if padding else ""
+    return json.dumps(document).encode()
+
+
+@pytest.mark.parametrize(
+    "pieces",
+    [
+        {"piece_bytes": 0},  # one write above the 16 KiB a read takes at once
+        {"piece_bytes": 20_000, "trickle_seconds": 0.05},  # two pieces, the second later
+        {"chunked": True, "piece_bytes": 4096},  # chunked: no Content-Length at all
+    ],
+    ids=["one-write", "two-pieces", "chunked"],
+)
+def test_a_valid_answer_in_pieces_is_read_whole(
+    sim: SesameSimulator, client: SesameClient, pieces: dict[str, Any]
+) -> None:
+    token, company_id = account(sim)
+    body = info_document(company_id, padding=40_000)
+    sim.set_fault("eu1", Fault(status=200, body=body, **pieces))
+    assert client.company(token, "eu1", soon()).id == company_id
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked-1KiB-pieces"])
+def test_the_size_cap_holds_at_its_boundary(
+    sim: SesameSimulator, client: SesameClient, chunked: bool
+) -> None:
+    token, company_id = account(sim)
+    pieces = {"chunked": True, "piece_bytes": 1024} if chunked else {}
+    sim.set_fault("eu1", Fault(status=200, body=info_document(company_id, MAX_BODY_BYTES), **pieces))
+    assert client.company(token, "eu1", soon()).id == company_id
+    sim.set_fault("eu1", Fault(status=200, body=info_document(company_id, MAX_BODY_BYTES + 1), **pieces))
+    with pytest.raises(errors.SesameUnavailable, match="too large"):
+        client.company(token, "eu1", soon())
+
+
+@pytest.mark.parametrize(
+    ("header", "passed_on"),
+    [
+        ("120", "120"),
+        ("999999", "999999"),
+        ("1000000", None),
+        ("1.5", None),
+        ("-1", None),
+        ("Wed, 21 Oct 2026 07:28:00 GMT", None),
+    ],
+)
+def test_only_a_sane_number_of_seconds_is_passed_on_as_retry_after(
+    sim: SesameSimulator, client: SesameClient, header: str, passed_on: str | None
+) -> None:
+    token, _ = account(sim)
+    sim.set_fault("eu1", Fault(status=429, headers={"Retry-After": header}))
+    with pytest.raises(errors.SesameRateLimited) as caught:
+        client.company(token, "eu1", soon())
+    assert caught.value.retry_after == passed_on
+
+
+@pytest.mark.parametrize(("length", "accepted"), [(1, True), (64, True), (65, False)])
+def test_company_ids_of_1_to_64_characters_are_accepted(
+    sim: SesameSimulator, client: SesameClient, length: int, accepted: bool
+) -> None:
+    token, _ = account(sim)
+    company_id = ("a1-" * 30)[:length]
+    sim.set_fault("eu1", Fault(status=200, body=info_document(company_id)))
+    if accepted:
+        assert client.company(token, "eu1", soon()).id == company_id
+    else:
+        with pytest.raises(errors.SesameUnavailable):
+            client.company(token, "eu1", soon())
+
+
+def test_a_sesame_api_url_with_a_trailing_slash_still_calls_the_info_path(
+    sim: SesameSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token, company_id = account(sim)
+    monkeypatch.setenv("SESAME_API_URL", simulated_sesame_url(sim.port) + "/")
+    client = SesameClient(load_settings().sesame_api_url, new_session())
+    assert client.company(token, "eu1", soon()).id == company_id
+    assert [(seen.region, seen.status) for seen in sim.seen()] == [("eu1", 200)]
