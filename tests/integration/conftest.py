@@ -177,8 +177,12 @@ def inject_aws_error(link_handler: Any) -> Iterator[Callable[..., None]]:
     }
     injected: list[tuple[Any, str, Callable[..., AWSResponse]]] = []
 
-    def inject(code: str, operation: str = "secrets-manager.CreateSecret") -> None:
+    def inject(code: str | Exception, operation: str = "secrets-manager.CreateSecret") -> None:
+        """`code`: an error code to answer with, or an exception to raise as the transport would."""
+
         def answer(request: Any, **_: Any) -> AWSResponse:
+            if isinstance(code, Exception):
+                raise code
             body = json.dumps({"__type": code, "message": "injected by the test"}).encode()
             return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, _Body(body))
 

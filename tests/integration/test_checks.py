@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from local.lambda_context import LocalLambdaContext
-from local.stack.backends import LocalBackends
+from local.stack.backends import SIMULATED_REGIONS, LocalBackends
+from local.stack.dns import install_local_resolver
 from local.stack.event_source import sqs_event_of
 from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec
+from sesame_link.core.domain import tenant_key
 from sesame_link.services.linking import SESAME_BUDGET_SECONDS
 from tests.support.aws_calls import AwsCallLog
-from tests.support.stack import ONE_SECOND_FOR_SESAME, Account, Answer, assert_problem
+from tests.support.stack import ONE_SECOND_FOR_SESAME, Account, Answer, assert_problem, secrets_of
 
 pytestmark = pytest.mark.integration
 Api = Callable[..., Answer]
@@ -252,3 +255,106 @@ def test_a_check_racing_an_unlink_never_brings_the_connection_back(
     ]
     assert writes, "the check did try to write its verdict"
     assert "attribute_exists" in writes[-1].params["ConditionExpression"]
+
+
+def check_queue_result(check_handler: Handler, check_spec: FunctionSpec, tenant: str, cid: str) -> Any:
+    message = json.dumps({"tenant_id": tenant, "connection_id": cid})
+    return check_handler(sqs_event_of([message]), LocalLambdaContext(check_spec))
+
+
+@pytest.mark.parametrize("removal", ["deleted", "scheduled for deletion"])
+def test_a_connection_whose_secret_is_gone_is_not_found_and_never_retried(
+    removal: str,
+    api: Api,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+    check_handler: Handler,
+    check_spec: FunctionSpec,
+) -> None:
+    """The registry entry is still there (an unlink half-way, or a secret removed by hand)."""
+    cid = linked(api, new_account(), tenant)["connection_id"]
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    force = removal == "deleted"
+    secrets = backends.client("secretsmanager")
+    if force:
+        secrets.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+    else:
+        secrets.delete_secret(SecretId=secret["ARN"], RecoveryWindowInDays=7)
+    backends.sesame.reset()
+
+    assert_problem(api("POST", f"/connections/{cid}/check", tenant), 404, "connection_not_found")
+    assert check_queue_result(check_handler, check_spec, tenant, cid) == {"batchItemFailures": []}
+    assert backends.sesame.seen() == [], "no token was read, so Sesame was not asked"
+
+
+def test_a_refused_secret_read_on_the_queue_is_reported_with_its_code_and_dropped(
+    api: Api,
+    new_account: NewAccount,
+    tenant: str,
+    check_handler: Handler,
+    check_spec: FunctionSpec,
+    inject_aws_error: Callable[..., None],
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    cid = linked(api, new_account(), tenant)["connection_id"]
+    inject_aws_error("AccessDeniedException", "secrets-manager.GetSecretValue")
+    capfd.readouterr()
+
+    assert check_queue_result(check_handler, check_spec, tenant, cid) == {"batchItemFailures": []}
+    [report] = [record for record in caplog.records if record.getMessage() == "Check inconclusive"]
+    assert (report.code, report.connection_id) == ("storage_failed", cid)  # type: ignore[attr-defined]
+    assert '"verdict":"storage_failed","Checks":[1.0]' in capfd.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "transport_error",
+    [
+        ReadTimeoutError(endpoint_url="http://127.0.0.1/secrets"),
+        EndpointConnectionError(endpoint_url="http://127.0.0.1/secrets"),
+    ],
+    ids=["read-timeout", "connection-error"],
+)
+def test_a_secret_read_that_gets_no_answer_is_retryable_through_both_doors(
+    transport_error: Exception,
+    api: Api,
+    new_account: NewAccount,
+    tenant: str,
+    check_handler: Handler,
+    check_spec: FunctionSpec,
+    inject_aws_error: Callable[..., None],
+) -> None:
+    cid = linked(api, new_account(), tenant)["connection_id"]
+    inject_aws_error(transport_error, "secrets-manager.GetSecretValue")
+
+    assert_problem(
+        api("POST", f"/connections/{cid}/check", tenant), 503, "storage_unavailable", retryable=True
+    )
+    result = check_queue_result(check_handler, check_spec, tenant, cid)
+    assert result == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+
+
+def test_a_host_that_stops_resolving_after_the_link_is_sesame_unavailable_not_a_500(
+    api: Api,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+    check_handler: Handler,
+    check_spec: FunctionSpec,
+) -> None:
+    account = new_account(region="eu2")
+    cid = linked(api, account, tenant)["connection_id"]
+    install_local_resolver(region for region in SIMULATED_REGIONS if region != "eu2")
+    from sesame_link.handlers import runtime  # noqa: PLC0415 - the client the check handler uses
+
+    # As a check a day later would, in an execution environment with no open connection to Sesame.
+    runtime.sesame()._session.close()
+    try:
+        answer = api("POST", f"/connections/{cid}/check", tenant)
+        queued = check_queue_result(check_handler, check_spec, tenant, cid)
+    finally:
+        install_local_resolver(SIMULATED_REGIONS)
+    assert_problem(answer, 502, "sesame_unavailable", retryable=True)
+    assert queued == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    assert stored(api, tenant, cid)["status"] == "active"

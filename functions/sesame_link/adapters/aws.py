@@ -8,6 +8,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 from sesame_link.core import deadline, errors
 
@@ -79,6 +80,8 @@ def storage_error(exc: ClientError | BotoCoreError) -> errors.LinkError:
         if error_code(exc) in RETRYABLE_CODES:
             return errors.StorageUnavailable("Credential storage is unavailable; try again shortly.")
         return errors.StorageFailed(f"Credential storage refused the request ({error_code(exc)}).")
-    if isinstance(exc, HTTPClientError | NoTimeLeft):
+    # No answer: a read timeout or a dropped connection (HTTPClientError), no connection at all
+    # (EndpointConnectionError, ConnectTimeoutError), or no time left for another attempt.
+    if isinstance(exc, HTTPClientError | AwsConnectionError | NoTimeLeft):
         return errors.StorageUnavailable("Credential storage did not answer in time; try again shortly.")
     return errors.StorageFailed(f"Credential storage could not be called ({type(exc).__name__}).")
