@@ -5,6 +5,7 @@ against the local DynamoDB, Secrets Manager and EventBridge."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from botocore.awsrequest import AWSResponse
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +21,7 @@ from local.stack.backends import LocalBackends
 from local.stack.gateway import http_api_event
 from sesame_link.adapters import aws
 from sesame_link.core.domain import connection_id, tenant_key
+from tests.support import canary
 from tests.support.aws_calls import AwsCallLog
 from tests.support.child_invoke import invoke_in_child
 from tests.support.stack import Account, Answer, assert_problem, registry_item, secrets_of
@@ -310,3 +313,94 @@ class _Raw:
 
     def stream(self, **_: Any) -> Iterator[bytes]:
         yield self._data
+
+
+def backdate_link(backends: LocalBackends, tenant: str, cid: str, linked_at: str) -> None:
+    backends.client("dynamodb").update_item(
+        TableName=backends.resources["ConnectionsTable"],
+        Key={"tenant": {"S": tenant}, "connection_id": {"S": cid}},
+        UpdateExpression="SET linked_at = :at, linked_order = :order",
+        ExpressionAttributeValues={":at": {"S": linked_at}, ":order": {"S": f"{linked_at}#{cid}"}},
+    )
+
+
+def test_a_relink_with_another_token_of_the_company_moves_linked_at_and_the_list_order(
+    api: Api, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    first, second = new_account(), new_account()
+    first_id, second_id = (
+        link(api, first, tenant)["connection_id"],
+        link(api, second, tenant)["connection_id"],
+    )
+    backdate_link(backends, tenant, first_id, "2026-01-01T00:00:00Z")
+    backdate_link(backends, tenant, second_id, "2026-02-01T00:00:00Z")
+    assert [c["connection_id"] for c in listed(api, tenant).body["connections"]] == [second_id, first_id]
+
+    new_token = canary.new_token()
+    backends.sesame.add_account(new_token, "eu1", first.company_id, first.company_name)
+    relinked = api("POST", "/connections", tenant, body={"token": new_token, "region": "eu1"})
+
+    assert (relinked.status, relinked.body["connection_id"], relinked.body["created"]) == (
+        200,
+        first_id,
+        False,
+    )
+    assert relinked.body["linked_at"] > "2026-02-01T00:00:00Z"
+    assert [c["connection_id"] for c in listed(api, tenant).body["connections"]] == [first_id, second_id]
+    read = api("GET", f"/connections/{first_id}", tenant).body
+    assert read == {key: value for key, value in relinked.body.items() if key != "created"}
+
+
+def test_two_unlinks_racing_past_their_read_unlink_once(
+    api: Api,
+    new_account: NewAccount,
+    tenant: str,
+    read_outcomes: Callable[[], list[dict[str, Any]]],
+) -> None:
+    from sesame_link.handlers import runtime  # noqa: PLC0415 - the client the link handler uses
+
+    cid = link(api, new_account(), tenant)["connection_id"]
+    read_outcomes()
+    both_read = threading.Barrier(2, timeout=10)
+
+    def after_read(**_: Any) -> None:
+        both_read.wait()
+
+    dynamodb = runtime.dynamodb_client()
+    dynamodb.meta.events.register("after-call.dynamodb.GetItem", after_read)
+    answers: list[Answer] = []
+    try:
+        unlinks = [
+            threading.Thread(target=lambda: answers.append(api("DELETE", f"/connections/{cid}", tenant)))
+            for _ in range(2)
+        ]
+        for unlink in unlinks:
+            unlink.start()
+        for unlink in unlinks:
+            unlink.join(timeout=20)
+    finally:
+        dynamodb.meta.events.unregister("after-call.dynamodb.GetItem", after_read)
+
+    assert sorted(answer.status for answer in answers) == [204, 404]
+    assert [event["detail-type"] for event in read_outcomes()] == ["Sesame Account Unlinked"]
+
+
+@pytest.mark.parametrize(
+    "transport_error",
+    [
+        ReadTimeoutError(endpoint_url="http://127.0.0.1/"),
+        EndpointConnectionError(endpoint_url="http://127.0.0.1/"),
+    ],
+    ids=["read-timeout", "connection-error"],
+)
+def test_an_unlink_whose_secret_deletion_gets_no_answer_is_503_and_keeps_the_connection(
+    transport_error: Exception,
+    api: Api,
+    new_account: NewAccount,
+    tenant: str,
+    inject_aws_error: Callable[..., None],
+) -> None:
+    cid = link(api, new_account(), tenant)["connection_id"]
+    inject_aws_error(transport_error, "secrets-manager.DeleteSecret")
+    assert_problem(api("DELETE", f"/connections/{cid}", tenant), 503, "storage_unavailable", retryable=True)
+    assert api("GET", f"/connections/{cid}", tenant).status == 200
