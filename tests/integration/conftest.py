@@ -26,7 +26,7 @@ from tests.support.aws_calls import AwsCallLog
 from tests.support.stack import (
     Account,
     Answer,
-    _Body,
+    RawBody,
     answer_of,
     assert_no_token_outside_secret_values,
     function_handler,
@@ -184,7 +184,8 @@ def inject_aws_error(link_handler: Any) -> Iterator[Callable[..., None]]:
             if isinstance(code, Exception):
                 raise code
             body = json.dumps({"__type": code, "message": "injected by the test"}).encode()
-            return AWSResponse(request.url, 400, {"Content-Type": "application/x-amz-json-1.1"}, _Body(body))
+            headers = {"Content-Type": "application/x-amz-json-1.1"}
+            return AWSResponse(request.url, 400, headers, RawBody(body))
 
         client = clients[operation.split(".", maxsplit=1)[0]]
         assert client is not None

@@ -12,15 +12,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from botocore.awsrequest import AWSResponse
 
 from local.lambda_context import LocalLambdaContext
 from local.stack.backends import LocalBackends
 from local.stack.event_source import sqs_event
 from local.template import FunctionSpec
-from sesame_link.core import deadline
+from sesame_link.core import deadline, errors
 from sesame_link.services.sweeping import STEP_WORST_SECONDS
 from tests.support import canary
-from tests.support.stack import registry_item, registry_items
+from tests.support.stack import RawBody, registry_item, registry_items
 
 pytestmark = pytest.mark.integration
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -145,3 +146,30 @@ def test_a_sweep_that_runs_out_of_time_goes_on_where_it_stopped(
     assert len(queued) == first["queued"] + second["queued"]
     assert Counter(queued).most_common(1)[0][1] == 1, "nothing queued twice: not restarted"
     assert set(queued) == due
+
+
+@pytest.mark.parametrize("connections", [12], indirect=True)
+def test_a_batch_sqs_keeps_refusing_is_sent_twice_then_the_sweep_fails_retryably(
+    connections: set[Key], sweep_handler: Handler, sweep_spec: FunctionSpec
+) -> None:
+    """SendMessageBatch answers 200 with every entry in `Failed` (the emulator never does)."""
+    from sesame_link.handlers import runtime  # noqa: PLC0415 - the client the sweep handler sends with
+
+    attempts: list[int] = []
+
+    def all_failed(request: Any, **_: Any) -> AWSResponse:
+        sent = json.loads(request.body)["Entries"]
+        attempts.append(len(sent))
+        failed = [{"Id": entry["Id"], "SenderFault": False, "Code": "InternalError"} for entry in sent]
+        body = json.dumps({"Successful": [], "Failed": failed}).encode()
+        return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, RawBody(body))
+
+    sqs = runtime.sqs_client()
+    sqs.meta.events.register_first("before-send.sqs.SendMessageBatch", all_failed)
+    try:
+        with pytest.raises(errors.StorageUnavailable) as caught:
+            sweep_handler({}, LocalLambdaContext(sweep_spec))
+    finally:
+        sqs.meta.events.unregister("before-send.sqs.SendMessageBatch", all_failed)
+    assert caught.value.retryable
+    assert attempts == [8, 8], "the first batch of the due ones, then the same entries once more"

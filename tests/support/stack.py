@@ -180,7 +180,7 @@ def secrets_of(backends: LocalBackends, tenant_key: str) -> list[dict[str, Any]]
     return [secret for secret in listed if f"/{tenant_key}/" in secret["Name"]]
 
 
-class _Body:
+class RawBody:
     def __init__(self, data: bytes) -> None:
         self._data = data
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,9 +11,10 @@ import pytest
 from sesame_link.adapters.sesame import SesameCompany
 from sesame_link.core import deadline, errors
 from sesame_link.core.domain import ConnectionRecord, Credential
+from sesame_link.core.ports import DueConnectionLike
 from sesame_link.services.checking import CheckService
 from sesame_link.services.connections import ConnectionsService
-from sesame_link.services.sweeping import BATCH_SIZE, STEP_WORST_SECONDS, SweepService
+from sesame_link.services.sweeping import BATCH_SIZE, PAGE_SIZE, STEP_WORST_SECONDS, SweepService
 from tests.support.fakes import (
     DEFAULT_COMPANY,
     Context,
@@ -172,3 +174,36 @@ def test_a_sweep_without_time_for_a_step_asks_to_go_on_after_the_last_one_queued
     assert result.continued is True
     assert continuations.sent == [last]
     assert queue.sent == []
+
+
+class ShortOfTimeAfter(FakeCheckQueue):
+    """A check queue after whose `sends`-th batch no step of the sweep fits in the time left."""
+
+    def __init__(self, sends: int) -> None:
+        super().__init__()
+        self._sends = sends
+
+    def send(self, connections: Sequence[DueConnectionLike]) -> None:
+        super().send(connections)
+        if len(self.batch_sizes) == self._sends:
+            deadline.start(Context(STEP_WORST_SECONDS + deadline.ANSWER_RESERVE_SECONDS - 0.1))
+
+
+def test_a_sweep_out_of_time_between_two_scan_pages_goes_on_after_the_first_page() -> None:
+    """The first page's last entry is not due: the sweep goes on after it, not after the last one
+    it queued (which would scan that stretch again)."""
+    entries = [
+        record("t", index, checked_hours_ago=30 if index < PAGE_SIZE - 1 else 1) for index in range(700)
+    ]
+    registry = registry_of(*entries)
+    first_page_batches = -(-(PAGE_SIZE - 1) // BATCH_SIZE)
+    queue, continuations = ShortOfTimeAfter(first_page_batches), FakeContinuations()
+    deadline.start(Context(900))
+
+    result = sweep(registry, queue, continuations, hours=20).sweep()
+
+    assert (result.queued, result.continued) == (PAGE_SIZE - 1, True)
+    assert len(queue.sent) == PAGE_SIZE - 1
+    page_end = sorted(registry.entries)[PAGE_SIZE - 1]
+    assert continuations.sent == [Due(*page_end)]
+    assert registry.scans == 1
