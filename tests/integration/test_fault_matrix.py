@@ -4,18 +4,21 @@ an outcome event, no token anywhere (the canary watches all captured output)."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from botocore.exceptions import NoCredentialsError
 
 from local.lambda_context import LocalLambdaContext
 from local.stack.backends import LocalBackends
 from local.stack.event_source import sqs_event_of
 from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec
-from sesame_link.core.domain import tenant_key
+from sesame_link.adapters.sesame import MAX_BODY_BYTES
+from sesame_link.core.domain import MAX_TENANT_KEY_CHARS, tenant_key
 from sesame_link.services.linking import SESAME_BUDGET_SECONDS
 from tests.support.stack import ONE_SECOND_FOR_SESAME, Account, Answer, secrets_of
 
@@ -27,7 +30,7 @@ class Case:
     status: int
     code: str
     sesame: Fault | None = None
-    aws_error: str | None = None
+    aws_error: str | Exception | None = None  # an error code to answer with, or a client-side error
 
     @property
     def retryable(self) -> bool:
@@ -57,6 +60,12 @@ CASES = {
     "sesame redirect elsewhere": Case(
         502, "sesame_unavailable", Fault(status=302, headers={"Location": "http://127.0.0.1:9/steal"})
     ),
+    "sesame answer too large": Case(
+        502,
+        "sesame_unavailable",
+        Fault(status=200, body=b'{"data": {"company": {"id": "x"}}, "p": "' + b"x" * MAX_BODY_BYTES + b'"}'),
+    ),
+    "no AWS credentials": Case(500, "storage_failed", aws_error=NoCredentialsError()),
     "secrets manager throttling": Case(503, "storage_unavailable", aws_error="ThrottlingException"),
     "secrets manager unavailable": Case(503, "storage_unavailable", aws_error="ServiceUnavailable"),
     "access denied": Case(500, "storage_failed", aws_error="AccessDeniedException"),
@@ -127,3 +136,33 @@ def test_provisioning_door(
     [event] = read_outcomes()
     assert (event["detail"]["code"], event["detail"]["retryable"]) == (case.code, case.retryable)
     assert account.token not in json.dumps(event)
+
+
+@pytest.mark.parametrize(("length", "status"), [(MAX_TENANT_KEY_CHARS, 201), (MAX_TENANT_KEY_CHARS + 1, 401)])
+def test_a_tenant_at_the_length_limit_links_and_one_over_it_is_unauthenticated(
+    length: int, status: int, post_link: Callable[..., Answer], new_account: Callable[..., Account]
+) -> None:
+    account = new_account()
+    tenant = "auth0|" + (uuid.uuid4().hex * 10)[: length - len("auth0_7c")]  # "|" escapes to 3 characters
+    assert len(tenant_key(tenant)) == length
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+    assert answer.status == status, answer.raw
+    if status == 401:
+        assert answer.body["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize("value", ["not json", '{"token": "x"}', '["a list"]', '"a string"'])
+def test_a_malformed_stored_secret_is_storage_failed_on_the_check_route(
+    value: str,
+    post_link: Callable[..., Answer],
+    api: Callable[..., Answer],
+    new_account: Callable[..., Account],
+    backends: LocalBackends,
+    tenant: str,
+) -> None:
+    account = new_account()
+    cid = post_link({"token": account.token, "region": "eu1"}, tenant).body["connection_id"]
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    backends.client("secretsmanager").put_secret_value(SecretId=secret["ARN"], SecretString=value)
+    answer = api("POST", f"/connections/{cid}/check", tenant)
+    assert (answer.status, answer.body["code"], answer.body["retryable"]) == (500, "storage_failed", False)
