@@ -334,3 +334,21 @@ def test_a_submission_for_a_secret_scheduled_for_deletion_restores_it(
 
     assert provisioning_handler(event, LocalLambdaContext(provisioning_spec)) == {"batchItemFailures": []}
     assert "DeletedDate" not in secrets.describe_secret(SecretId=secret["ARN"])
+
+
+@pytest.mark.parametrize("outcome", ["linked", "invalid_token"])
+def test_an_event_without_an_id_is_named_by_the_invocation(
+    outcome: str,
+    provisioning_handler: Handler,
+    provisioning_spec: FunctionSpec,
+    new_account: NewAccount,
+    tenant: str,
+    read_outcomes: Callable[[], list[dict[str, Any]]],
+) -> None:
+    token = new_account().token if outcome == "linked" else canary.new_token()
+    event = submitted(tenant, token, "eu1")
+    del event["id"]
+    context = LocalLambdaContext(provisioning_spec)
+    assert provisioning_handler(event, context) == {"outcome": outcome}
+    [published] = read_outcomes()
+    assert published["detail"]["request_id"] == context.aws_request_id

@@ -56,16 +56,18 @@ def link_record(record: SQSRecord) -> str:
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, str]:
     deadline.start(context)
     if "Records" not in event:
-        return _link_one_event(event)
+        return _link_one_event(event, context)
     return process_partial_response(
         event=event, record_handler=link_record, processor=processor, context=context
     )
 
 
-def _link_one_event(event: dict[str, Any]) -> dict[str, str]:
+def _link_one_event(event: dict[str, Any], context: LambdaContext) -> dict[str, str]:
     """A plain EventBridge event (a rule that targets the function, or a manual invoke): a
-    retryable failure raises, so EventBridge's asynchronous retries apply."""
-    record = SQSRecord({"messageId": str(event.get("id", "direct")), "body": json.dumps(event)})
+    retryable failure raises, so EventBridge's asynchronous retries apply. An event without an
+    `id` (a manual invoke) is named by the invocation's request id."""
+    message_id = str(event.get("id") or context.aws_request_id)
+    record = SQSRecord({"messageId": message_id, "body": json.dumps(event)})
     return {"outcome": link_record(record)}
 
 

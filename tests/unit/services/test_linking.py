@@ -121,6 +121,14 @@ def test_tenant_key_is_injective_and_name_safe() -> None:
     assert tenant_key("plain-Tenant.1@corp") == "plain-Tenant.1@corp"
 
 
+def test_names_already_deployed_never_change() -> None:
+    """Golden values: secret names and connection ids of linked accounts are built from these, so
+    a change would orphan every stored secret and rename every connection on the next deploy."""
+    assert tenant_key("auth0|5f7c_é x/y") == "auth0_7c5f7c_5f_c3_a9_20x_2fy"
+    company = "c0ffee00-0000-4000-8000-000000000001"
+    assert connection_id("auth0|1", company) == "conn_9324a7c661335be7a8f19b28df7d2047"
+
+
 @pytest.mark.parametrize("claim", [None, "", 42, "line\nbreak", "x" * 300, "é" * 100])
 def test_parse_tenant_rejects_what_cannot_name_a_tenant(claim: object) -> None:
     with pytest.raises(errors.Unauthenticated):
