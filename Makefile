@@ -11,7 +11,7 @@ TOKEN ?=
 FUNCTION ?= LinkFunction
 EVENT ?= events/link-good.json
 
-.PHONY: run test chromium invoke sweep sesame-token openapi build bench lint format clean
+.PHONY: mutation run test chromium invoke sweep sesame-token openapi build bench lint format clean
 
 # Template tools pin conflicting boto3 versions: each gets a virtual environment of its own.
 .venv-%/.installed: tools/%.txt
@@ -58,6 +58,10 @@ chromium: ## Debian's Chromium for the browser test (no browser downloads on the
 
 LINT_TOOLS := .venv-cfn-lint/.installed .venv-sam/.installed .venv-checkov/.installed .venv-bandit/.installed \
 	.venv-pip-audit/.installed
+
+MUTANTS ?=
+mutation: $(STAMP) ## mutmut on functions/ (slow, not in CI; MUTANTS="sesame_link.services.*" for one layer): score by layer, survivors
+	$(BIN)/python -m local.build.mutation $(MUTANTS)
 
 lint: $(STAMP) $(LINT_TOOLS) ## code, template, security and dependency checks
 	$(BIN)/ruff check .

@@ -172,4 +172,7 @@ def test_a_batch_sqs_keeps_refusing_is_sent_twice_then_the_sweep_fails_retryably
     finally:
         sqs.meta.events.unregister("before-send.sqs.SendMessageBatch", all_failed)
     assert caught.value.retryable
-    assert attempts == [8, 8], "the first batch of the due ones, then the same entries once more"
+    # The first batch of the due ones (other tests' entries may be due too), then the same again.
+    [first, again] = attempts
+    assert first == again
+    assert 8 <= first <= 10
