@@ -48,7 +48,7 @@ build: .venv-sam/.installed ## sam build (no Docker: makefile method, arm64 whee
 bench: $(STAMP) build ## performance against the floor on this machine (BENCH_ARGS=--smoke: quick, no verdicts)
 	$(BIN)/python -m local.bench.bench $(BENCH_ARGS)
 
-test: $(STAMP) chromium ## unit + integration tests (real HTTP on loopback; the browser test uses Debian's Chromium)
+test: $(STAMP) .venv-sam/.installed chromium ## unit, template (SAM's transform, in .venv-sam) and integration tests (real HTTP on loopback; Chromium)
 	$(BIN)/python -m pytest
 
 chromium: ## Debian's Chromium for the browser test (no browser downloads on these machines)

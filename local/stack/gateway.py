@@ -36,13 +36,16 @@ DEFAULT_ROUTE = "$default"
 class Route:
     key: str  # API Gateway's route key: "POST /connections/{connection_id}/check" or "$default"
     function: str  # the logical id of the function it invokes
+    authorized: bool = True  # through the API's default (JWT) authorizer; False: `Authorizer: NONE`
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path parameters when the route takes this request, else None."""
         if self.key == DEFAULT_ROUTE:
             return {}
         route_method, route_path = self.key.split(" ", 1)
-        pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(route_path))
+        # {name} is one path segment, {name+} (greedy) the rest of the path.
+        pattern = re.sub(r"\\{(\w+)\\\+\\}", r"(?P<\1>.+)", re.escape(route_path))
+        pattern = re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", pattern)
         found = re.fullmatch(pattern, path)
         return found.groupdict() if found and method == route_method else None
 
@@ -54,7 +57,9 @@ def api_routes(template: Mapping[str, Any] | None = None) -> list[Route]:
         for event in resource.get("Properties", {}).get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 method, path = event["Properties"].get("Method"), event["Properties"].get("Path")
-                routes.append(Route(f"{method} {path}" if method else DEFAULT_ROUTE, logical_id))
+                authorizer = event["Properties"].get("Auth", {}).get("Authorizer")
+                key = f"{method} {path}" if method else DEFAULT_ROUTE
+                routes.append(Route(key, logical_id, authorized=authorizer != "NONE"))
     return sorted(routes, key=lambda route: route.key == DEFAULT_ROUTE)
 
 
@@ -75,11 +80,14 @@ class LocalGateway:
         host: str = "127.0.0.1",
         port: int = 0,
         serve_page: bool = False,
+        *,
+        template: Mapping[str, Any] | None = None,
     ) -> None:
         """`functions` runs each function (by logical id) on an event (local/stack/environments.py); it
-        may be set after the port is bound. `serve_page` serves the connect page at `/`."""
+        may be set after the port is bound. `serve_page` serves the connect page at `/`. `template`:
+        another template's routes than template.yaml's."""
         self.functions = dict(functions or {})
-        self.routes = api_routes()
+        self.routes = api_routes(template)
         self.default_claims = default_claims
         self.serve_page = serve_page
         self._server = LoopbackServer((host, port), _request_handler_for(self))
@@ -216,11 +224,15 @@ def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             body = self.rfile.read(length) if length else b""
+            route, parameters = gateway.route(self.command, urlsplit(self.path).path)
+            # As API Gateway does: the route is chosen first, then its authorizer runs, whatever
+            # the method. A CORS preflight carries no Authorization header, so it passes only a
+            # route without authorizer (HTTP API developer guide, "Configuring CORS for an HTTP
+            # API with a $default route and an authorizer").
             claims = jwt_claims(self.headers.get("Authorization")) or gateway.default_claims
-            if claims is None and self.command != "OPTIONS":
+            if claims is None and route.authorized:
                 self._send(401, {"content-type": "application/json"}, b'{"message":"Unauthorized"}')
                 return
-            route, parameters = gateway.route(self.command, urlsplit(self.path).path)
             event = http_api_event(
                 self.command,
                 self.path,

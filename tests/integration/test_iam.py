@@ -10,13 +10,16 @@ What it cannot see, and how that is covered:
 - the KMS calls AWS services make with the caller's permissions are not API calls of the function:
   they are added from each service's documentation (IMPLIED below);
 - Lambda polls SQS event sources with the function's role: SAM adds those sqs actions
-  (SQSPollerPolicy), outside Policies; the queue's kms:Decrypt is in Policies and added here;
+  (AWSLambdaSQSQueueExecutionRole), outside Policies, on every queue; the Deny that confines them
+  to the function's own queues must not block them, and the queue's kms:Decrypt is in Policies
+  and added here (the generated roles whole are tests/template/test_transformed.py's);
 - calls made in child processes (test_deadline, test_package, make run) are not recorded;
 - key policies, bus and queue resource policies, SCPs and permission boundaries are not evaluated.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -103,11 +106,17 @@ def _table_key_use(call: AwsCall, key_arn: str) -> Iterator[Request]:
     yield Request("kms:Decrypt", key_arn, via("dynamodb"))
 
 
+def queue_context(queue_arn: str) -> tuple[tuple[str, str], ...]:
+    """SQS developer guide, "Encryption at rest", encryption context: SQS names the queue's ARN
+    as aws:sqs:arn in every KMS request it makes for the queue."""
+    return (*via("sqs"), ("kms:EncryptionContext:aws:sqs:arn", queue_arn))
+
+
 def _queue_key_use(call: AwsCall, key_arn: str) -> Iterator[Request]:
     """SQS developer guide, "Key management": a producer to a queue encrypted with a customer
     managed key needs kms:GenerateDataKey and kms:Decrypt."""
-    yield Request("kms:GenerateDataKey", key_arn, via("sqs"))
-    yield Request("kms:Decrypt", key_arn, via("sqs"))
+    yield Request("kms:GenerateDataKey", key_arn, queue_context(resource_of(call)))
+    yield Request("kms:Decrypt", key_arn, queue_context(resource_of(call)))
 
 
 IMPLIED = {
@@ -131,24 +140,43 @@ def all_requests(function: str, calls: list[AwsCall], backends: LocalBackends) -
         # only the first to store made the call: every function that stores needs it.
         mac_key = backends.resources["MacKey.Arn"]
         requests.add(Request("kms:GenerateMac", mac_key, (("kms:MacAlgorithm", "HMAC_SHA_256"),)))
-    events = backends.template().document["Resources"][function]["Properties"].get("Events", {})
-    if any(event["Type"] == "SQS" for event in events.values()):
+    for queue_arn in event_source_queues(function, backends):
         # Lambda reads an encrypted queue for its event source with the function's role.
-        requests.add(Request("kms:Decrypt", key_arn, via("sqs")))
+        requests.add(Request("kms:Decrypt", key_arn, queue_context(queue_arn)))
     return requests
+
+
+def event_source_queues(function: str, backends: LocalBackends) -> list[str]:
+    events = backends.template().document["Resources"][function]["Properties"].get("Events", {})
+    return [
+        backends.resources[".".join(event["Properties"]["Queue"]["Fn::GetAtt"])]
+        for event in events.values()
+        if event["Type"] == "SQS"
+    ]
+
+
+def denied(statements: list[dict[str, Any]], request: Request) -> bool:
+    """Some Deny statement names the request: its action, and a resource outside NotResource (the
+    only form of Deny the function policies use; moto's evaluator does not know NotResource)."""
+    return any(
+        statement["Effect"] == "Deny"
+        and any(fnmatch.fnmatchcase(request.action, action) for action in _listed(statement["Action"]))
+        and not any(fnmatch.fnmatchcase(request.resource, arn) for arn in _listed(statement["NotResource"]))
+        for statement in statements
+    )
 
 
 def permitted(statements: list[dict[str, Any]], request: Request) -> bool:
     """Some statement allows the request. Statements are evaluated one by one: moto answers DENIED
     for an Allow statement whose condition does not hold (IAM ignores it), which would let one
-    such statement hide another that allows. The function policies have no Deny."""
-    assert all(statement["Effect"] == "Allow" for statement in statements)
-    return any(
+    such statement hide another that allows. Deny statements are `denied`'s."""
+    return not denied(statements, request) and any(
         IAMPolicy(json.dumps({"Version": "2012-10-17", "Statement": [statement]})).is_action_permitted(
             request.action, request.resource, None, dict(request.conditions)
         )
         == PermissionResult.PERMITTED
         for statement in statements
+        if statement["Effect"] == "Allow"
     )
 
 
@@ -184,8 +212,15 @@ def test_every_call_is_granted_and_every_grant_is_used(
 
     refused = sorted({(r.action, r.resource, r.conditions) for r in requests if not permitted(statements, r)})
     assert refused == [], f"{function} made calls its policies do not grant"
+    # What Lambda's poller does with the role (SAM's managed policy grants it): no Deny of ours blocks it.
+    polling = [
+        Request(action, queue_arn)
+        for queue_arn in event_source_queues(function, backends)
+        for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
+    ]
+    assert [request for request in polling if denied(statements, request)] == []
 
-    for statement in statements:
+    for statement in (statement for statement in statements if statement["Effect"] == "Allow"):
         unused = [
             grant
             for grant in grants_of(statement)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 import requests
 
+from local.stack.environments import InProcessEnvironment
 from local.stack.gateway import LocalGateway
+from local.template import FunctionSpec, load_template
 from tests.support.stack import Account, unsigned_jwt
 
 pytestmark = pytest.mark.integration
@@ -69,3 +73,25 @@ def test_an_unknown_route_is_a_problem_too(gateway: LocalGateway) -> None:
     )
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
+
+
+def test_without_its_preflight_route_the_template_fails_every_browser_on_aws(
+    gateway: LocalGateway, link_handler: Any, link_spec: FunctionSpec
+) -> None:
+    """The template before its OPTIONS route: the $default route's JWT authorizer takes the
+    preflight, which has no Authorization header, and answers 401 (HTTP API developer guide,
+    "Configuring CORS for an HTTP API with a $default route and an authorizer")."""
+    document = copy.deepcopy(load_template())
+    del document["Resources"]["LinkFunction"]["Properties"]["Events"]["Preflight"]
+    functions = {"LinkFunction": InProcessEnvironment(link_handler, link_spec)}
+    old = LocalGateway(functions, template=document).start()
+    try:
+        preflight = {"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
+        refused = requests.options(f"{old.url}/connections", headers=preflight, timeout=5)
+        answered = requests.options(f"{gateway.url}/connections", headers=preflight, timeout=5)
+    finally:
+        old.stop()
+    assert refused.status_code == 401
+    assert "access-control-allow-origin" not in refused.headers
+    assert answered.status_code in (200, 204)
+    assert answered.headers["access-control-allow-origin"] == ORIGIN

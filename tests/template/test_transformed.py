@@ -1,0 +1,269 @@
+"""The template CloudFormation receives: SAM's transform of template.yaml, with the roles, managed
+policies, routes, authorizers and names SAM adds and template.yaml never shows. Each test names
+the AWS documentation it follows."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+from typing import Any
+
+from local.template import Template
+
+MANAGED_POLICIES = Path(__file__).resolve().parent / "managed_policies"
+PSEUDO = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
+SERVICE_OF = {"AWS::SQS::Queue": "sqs", "AWS::Lambda::Function": "lambda", "AWS::KMS::Key": "kms"}
+FOREIGN_QUEUE = "arn:aws:sqs:eu-west-1:123456789012:someone-elses-queue"
+
+
+class StandIns(dict[str, str]):
+    """Every reference of the transformed template, in the shape of the real ARN of its type."""
+
+    def __init__(self, document: dict[str, Any], stack: str) -> None:
+        super().__init__(
+            {
+                **PSEUDO,
+                "AWS::StackName": stack,
+                "AWS::StackId": f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{stack}/0f1e",
+            }
+        )
+        self._resources = document["Resources"]
+
+    def __missing__(self, name: str) -> str:
+        logical, _, attribute = name.partition(".")
+        resource_type = self._resources[logical]["Type"]
+        if attribute == "Arn":
+            service = SERVICE_OF.get(resource_type, "test")
+            return f"arn:aws:{service}:eu-west-1:123456789012:{logical}"
+        return f"{logical}-physical"
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and (super().__contains__(name) or name.split(".")[0] in self._resources)
+
+
+def resolved(document: dict[str, Any], stack: str = "sesame-link-prod") -> Template:
+    return Template(StandIns(document, stack), {}, document)
+
+
+def of_type(document: dict[str, Any], resource_type: str) -> list[str]:
+    return sorted(
+        name for name, resource in document["Resources"].items() if resource["Type"] == resource_type
+    )
+
+
+# --- Names ---------------------------------------------------------------------------------
+
+
+# The property that names each resource that has a physical name of its own.
+NAME_PROPERTY = {
+    "AWS::Scheduler::Schedule": "Name",
+    "AWS::Events::EventBus": "Name",
+    "AWS::Events::Rule": "Name",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::KMS::Alias": "AliasName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+}
+
+
+def physical_names(template: Template) -> dict[str, str]:
+    names = {}
+    for logical_id, resource in template.document["Resources"].items():
+        name_property = NAME_PROPERTY.get(resource["Type"])
+        if name_property and name_property in resource.get("Properties", {}):
+            names[logical_id] = template.properties(logical_id, name_property)[name_property]
+    return names
+
+
+def test_no_physical_name_is_the_same_for_two_stacks(transformed: dict[str, Any]) -> None:
+    """A name such as a schedule's, a rule's or a bus's is unique in an account and region
+    (CloudFormation user guide, "Name type": a custom name blocks a second stack and any
+    replacement). SAM names a ScheduleV2 schedule after its logical id unless OmitName is set
+    (serverless-application-model issue 3109)."""
+    first = physical_names(resolved(transformed, "sesame-link-prod"))
+    second = physical_names(resolved(transformed, "sesame-link-staging"))
+    assert first.keys() == second.keys()
+    shared = sorted(key for key in first if first[key] == second[key])
+    assert shared == []
+
+
+# --- The scheduled sweep -------------------------------------------------------------------
+
+
+def test_a_failed_sweep_is_not_retried_from_the_start_by_lambda(transformed: dict[str, Any]) -> None:
+    """Scheduler invokes Lambda asynchronously; Lambda retries a failed asynchronous invocation
+    twice by default (Lambda developer guide, "Error handling and automatic retries in Lambda")."""
+    template = resolved(transformed)
+    configs = [
+        template.properties(name)
+        for name in of_type(transformed, "AWS::Lambda::EventInvokeConfig")
+        if transformed["Resources"][name]["Properties"]["FunctionName"] == {"Ref": "SweepFunction"}
+    ]
+    assert [config["MaximumRetryAttempts"] for config in configs] == [0]
+
+
+def test_a_schedule_that_cannot_deliver_leaves_a_message_with_an_alarm(transformed: dict[str, Any]) -> None:
+    """Scheduler user guide, "Configuring a dead-letter queue for EventBridge Scheduler"."""
+    [schedule] = of_type(transformed, "AWS::Scheduler::Schedule")
+    target = transformed["Resources"][schedule]["Properties"]["Target"]
+    queue = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    assert transformed["Resources"][queue]["Type"] == "AWS::SQS::Queue"
+    alarmed = [
+        dimension["Value"]["Fn::GetAtt"][0]
+        for name in of_type(transformed, "AWS::CloudWatch::Alarm")
+        for dimension in transformed["Resources"][name]["Properties"].get("Dimensions", [])
+        if isinstance(dimension["Value"], dict) and "Fn::GetAtt" in dimension["Value"]
+    ]
+    assert queue in alarmed
+    role = resolved(transformed).properties(target["RoleArn"]["Fn::GetAtt"][0])
+    granted = allows(
+        role_statements(transformed, target["RoleArn"]["Fn::GetAtt"][0]),
+        "sqs:SendMessage",
+        f"arn:aws:sqs:eu-west-1:123456789012:{queue}",
+        {},
+    )
+    assert granted, "the schedule's role may send to its dead-letter queue"
+    assert role["AssumeRolePolicyDocument"]["Statement"]
+
+
+def test_only_scheduler_of_this_account_can_assume_the_schedules_role(transformed: dict[str, Any]) -> None:
+    """Scheduler user guide, "Setting up the execution role": aws:SourceAccount prevents the
+    confused deputy."""
+    [schedule] = of_type(transformed, "AWS::Scheduler::Schedule")
+    role = transformed["Resources"][schedule]["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+    [trust] = resolved(transformed).properties(role)["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+    assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+
+
+# --- Routes --------------------------------------------------------------------------------
+
+
+def routes(transformed: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    body = transformed["Resources"]["LinkApi"]["Properties"]["Body"]
+    return {
+        (path, method): operation
+        for path, methods in body["paths"].items()
+        for method, operation in methods.items()
+    }
+
+
+def test_every_route_but_the_preflight_requires_the_jwt_authorizer(transformed: dict[str, Any]) -> None:
+    """HTTP API developer guide, "Configuring CORS for an HTTP API": a $default route with an
+    authorizer also receives CORS preflights, which carry no Authorization header; an OPTIONS
+    route without authorization takes them first."""
+    secured = {key: operation.get("security") for key, operation in routes(transformed).items()}
+    preflight = secured.pop(("/{proxy+}", "options"))
+    assert preflight in (None, [], [{"NONE": []}])
+    assert secured, "the API has routes"
+    assert all(security == [{"OidcJwt": []}] for security in secured.values()), secured
+
+
+# --- Generated roles -----------------------------------------------------------------------
+
+
+def role_statements(transformed: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """A role's effective statements: inline policies, customer managed policies of the stack and
+    the AWS managed policies as AWS publishes them (managed_policies/)."""
+    template = resolved(transformed)
+    properties = transformed["Resources"][role]["Properties"]
+    statements: list[dict[str, Any]] = []
+    for policy in template.resolve(properties.get("Policies", [])):
+        statements += policy["PolicyDocument"]["Statement"]
+    for arn in properties.get("ManagedPolicyArns", []):
+        if isinstance(arn, dict) and "Ref" in arn:
+            statements += template.properties(arn["Ref"])["PolicyDocument"]["Statement"]
+            continue
+        name = template.resolve(arn).rsplit("/", 1)[-1]
+        statements += json.loads((MANAGED_POLICIES / f"{name}.json").read_text())["Statement"]
+    return statements
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _matches(statement: dict[str, Any], action: str, resource: str, context: dict[str, str]) -> bool:
+    actions = [a.lower() for a in _listed(statement.get("Action", []))]
+    if not any(fnmatch.fnmatchcase(action.lower(), pattern) for pattern in actions):
+        return False
+    if "NotResource" in statement:
+        if any(fnmatch.fnmatchcase(resource, pattern) for pattern in _listed(statement["NotResource"])):
+            return False
+    elif not any(fnmatch.fnmatchcase(resource, pattern) for pattern in _listed(statement["Resource"])):
+        return False
+    for operator, conditions in statement.get("Condition", {}).items():
+        assert operator == "StringEquals", f"this evaluator knows StringEquals only, not {operator}"
+        if not all(context.get(key) in _listed(values) for key, values in conditions.items()):
+            return False
+    return True
+
+
+def allows(statements: list[dict[str, Any]], action: str, resource: str, context: dict[str, str]) -> bool:
+    """IAM policy evaluation within one account, identity policies only (IAM user guide, "Policy
+    evaluation logic"): an explicit deny wins, else some allow must match."""
+    matching = [statement for statement in statements if _matches(statement, action, resource, context)]
+    return not any(s["Effect"] == "Deny" for s in matching) and any(s["Effect"] == "Allow" for s in matching)
+
+
+def event_queues(transformed: dict[str, Any]) -> dict[str, list[str]]:
+    """Each function's SQS event source queues (logical ids)."""
+    queues: dict[str, list[str]] = {}
+    for name in of_type(transformed, "AWS::Lambda::EventSourceMapping"):
+        properties = transformed["Resources"][name]["Properties"]
+        queues.setdefault(properties["FunctionName"]["Ref"], []).append(
+            properties["EventSourceArn"]["Fn::GetAtt"][0]
+        )
+    return queues
+
+
+def test_sam_attaches_the_sqs_execution_role_to_every_queue_consumer(transformed: dict[str, Any]) -> None:
+    """SAM's SQS event source adds AWSLambdaSQSQueueExecutionRole (sqs actions on `*`) to the
+    function's role (AWS SAM developer guide, "SQS" event source type)."""
+    for function in event_queues(transformed):
+        arns = resolved(transformed).properties(f"{function}Role")["ManagedPolicyArns"]
+        assert any(str(arn).endswith("/AWSLambdaSQSQueueExecutionRole") for arn in arns)
+
+
+def test_each_function_receives_only_from_its_own_event_source_queues(transformed: dict[str, Any]) -> None:
+    """The provisioning queue carries plaintext tokens: no other function may read it. SQS API
+    reference: ReceiveMessage, DeleteMessage, ChangeMessageVisibility are authorized on the queue."""
+    all_queues = of_type(transformed, "AWS::SQS::Queue")
+    consumers = event_queues(transformed)
+    assert set(consumers) == {"CheckFunction", "ProvisioningFunction", "SweepFunction"}
+    for function, own in consumers.items():
+        statements = role_statements(transformed, f"{function}Role")
+        for queue in [*all_queues, FOREIGN_QUEUE.rsplit(":", 1)[-1]]:
+            arn = f"arn:aws:sqs:eu-west-1:123456789012:{queue}"
+            for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
+                assert allows(statements, action, arn, {}) == (queue in own), (function, action, queue)
+            if queue not in own:
+                assert not allows(statements, "sqs:ChangeMessageVisibility", arn, {}), (function, queue)
+
+
+def test_sqs_decrypts_only_for_the_queues_a_function_uses(transformed: dict[str, Any]) -> None:
+    """SQS uses the encryption context aws:sqs:arn, the queue's ARN (SQS developer guide,
+    "Encryption at rest: key terms", encryption context): a kms:Decrypt through SQS names the queue."""
+    key = "arn:aws:kms:eu-west-1:123456789012:LinkKey"
+    via_sqs = {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}
+    for function, own in event_queues(transformed).items():
+        statements = role_statements(transformed, f"{function}Role")
+        for queue in own:
+            context = {
+                **via_sqs,
+                "kms:EncryptionContext:aws:sqs:arn": f"arn:aws:sqs:eu-west-1:123456789012:{queue}",
+            }
+            assert allows(statements, "kms:Decrypt", key, context), (function, queue)
+        provisioning = {
+            **via_sqs,
+            "kms:EncryptionContext:aws:sqs:arn": "arn:aws:sqs:eu-west-1:123456789012:ProvisioningQueue",
+        }
+        assert allows(statements, "kms:Decrypt", key, provisioning) == (function == "ProvisioningFunction")
+        assert not allows(
+            statements, "kms:Decrypt", key, {**via_sqs, "kms:EncryptionContext:aws:sqs:arn": FOREIGN_QUEUE}
+        )
