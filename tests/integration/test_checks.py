@@ -22,6 +22,7 @@ from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec
 from sesame_link.core.domain import tenant_key
 from sesame_link.services.linking import SESAME_BUDGET_SECONDS
+from tests.support import canary
 from tests.support.aws_calls import AwsCallLog
 from tests.support.stack import ONE_SECOND_FOR_SESAME, Account, Answer, assert_problem, secrets_of
 
@@ -358,3 +359,54 @@ def test_a_host_that_stops_resolving_after_the_link_is_sesame_unavailable_not_a_
     assert_problem(answer, 502, "sesame_unavailable", retryable=True)
     assert queued == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
     assert stored(api, tenant, cid)["status"] == "active"
+
+
+def test_a_check_racing_a_relink_never_writes_the_old_tokens_verdict(
+    api: Api, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    """The check reads the old token; before it asks Sesame, the customer links a new token of
+    the same company; the old token is revoked. Its 401 must not break the new connection."""
+    from sesame_link.handlers import runtime  # noqa: PLC0415 - the client the check handler reads with
+
+    old = new_account()
+    cid = linked(api, old, tenant)["connection_id"]
+    backends.client("dynamodb").update_item(
+        TableName=backends.resources["ConnectionsTable"],
+        Key={"tenant": {"S": tenant}, "connection_id": {"S": cid}},
+        UpdateExpression="SET linked_at = :at, linked_order = :order",
+        ExpressionAttributeValues={
+            ":at": {"S": "2026-01-01T00:00:00Z"},
+            ":order": {"S": f"2026-01-01T00:00:00Z#{cid}"},
+        },
+    )
+    new_token = canary.new_token()
+    backends.sesame.add_account(new_token, "eu1", old.company_id, old.company_name)
+    relinked: list[Answer] = []
+
+    def relink_meanwhile(**_: Any) -> None:
+        relink = threading.Thread(
+            target=lambda: relinked.append(
+                api("POST", "/connections", tenant, body={"token": new_token, "region": "eu1"})
+            )
+        )
+        relink.start()
+        relink.join(timeout=20)
+        backends.sesame.set_token_state(old.token, "revoked")
+
+    secrets = runtime.secrets_client()
+    secrets.meta.events.register("after-call.secrets-manager.GetSecretValue", relink_meanwhile)
+    try:
+        checked = api("POST", f"/connections/{cid}/check", tenant)
+    finally:
+        secrets.meta.events.unregister("after-call.secrets-manager.GetSecretValue", relink_meanwhile)
+
+    [relink] = relinked
+    assert relink.status == 200, relink.raw
+    assert checked.status == 200, checked.raw
+    assert (checked.body["status"], checked.body["token_hint"]) == ("active", relink.body["token_hint"])
+    after = stored(api, tenant, cid)
+    assert (after["status"], after["status_reason"], after["linked_at"]) == (
+        "active",
+        None,
+        relink.body["linked_at"],
+    )

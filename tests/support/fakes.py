@@ -108,11 +108,17 @@ class FakeRegistry:
         return self.entries.pop((tenant, connection_id), None) is not None
 
     def record_check(
-        self, tenant: str, connection_id: str, status: Status, reason: StatusReason | None, at: datetime
+        self,
+        tenant: str,
+        connection_id: str,
+        verdict: tuple[Status, StatusReason | None],
+        at: datetime,
+        linked_at: datetime,
     ) -> ConnectionRecord | None:
         before = self.entries.get((tenant, connection_id))
-        if before is not None:
-            self.entries[(tenant, connection_id)] = before.checked(status, reason, at)
+        if before is None or before.linked_at != linked_at:
+            return None
+        self.entries[(tenant, connection_id)] = before.checked(*verdict, at)
         return before
 
     def due(

@@ -118,12 +118,24 @@ class DynamoDbRegistry:
         )
 
     def record_check(
-        self, tenant: str, connection_id: str, status: Status, reason: StatusReason | None, at: datetime
+        self,
+        tenant: str,
+        connection_id: str,
+        verdict: tuple[Status, StatusReason | None],
+        at: datetime,
+        linked_at: datetime,
     ) -> ConnectionRecord | None:
-        """Write a conclusive verdict, only if the connection still exists: a check that races an
-        unlink never brings the connection back. Returns the entry as it was, or None if gone."""
+        """Write a conclusive verdict, only if the connection still exists as it was linked when
+        the check read it (`linked_at`): a check that races an unlink never brings the connection
+        back, and one that races a re-link never writes the old token's verdict over the new
+        token's connection. Returns the entry as it was, or None if gone or linked again."""
+        status, reason = verdict
         update = "SET #status = :status, checked_at = :checked_at"
-        values: dict[str, Any] = {":status": {"S": status}, ":checked_at": {"S": timestamp(at)}}
+        values: dict[str, Any] = {
+            ":status": {"S": status},
+            ":checked_at": {"S": timestamp(at)},
+            ":linked_at": {"S": timestamp(linked_at)},
+        }
         if reason is None:
             update += " REMOVE status_reason"
         else:
@@ -134,7 +146,7 @@ class DynamoDbRegistry:
             TableName=self._table,
             Key=_key(tenant, connection_id),
             UpdateExpression=update,
-            ConditionExpression="attribute_exists(connection_id)",
+            ConditionExpression="attribute_exists(connection_id) AND linked_at = :linked_at",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=values,
             ReturnValues="ALL_OLD",

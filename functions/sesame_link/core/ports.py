@@ -61,7 +61,12 @@ class Registry(Protocol):
     def page(self, tenant: str, limit: int, after_order: str | None) -> RegistryPage: ...
     def delete(self, tenant: str, connection_id: str) -> bool: ...
     def record_check(
-        self, tenant: str, connection_id: str, status: Status, reason: StatusReason | None, at: datetime
+        self,
+        tenant: str,
+        connection_id: str,
+        verdict: tuple[Status, StatusReason | None],
+        at: datetime,
+        linked_at: datetime,
     ) -> ConnectionRecord | None: ...
     def due(
         self, checked_before: datetime | None, after: DueConnectionLike | None, limit: int

@@ -52,10 +52,14 @@ class CheckService:
             raise errors.ConnectionNotFound()
         status, reason = self._verdict(stored)
         now = self._clock()
-        before = self._registry.record_check(tenant, connection_id, status, reason, now)
-        if before is None:
+        before = self._registry.record_check(tenant, connection_id, (status, reason), now, record.linked_at)
+        if before is not None:
+            return CheckResult(before=before, after=before.checked(status, reason, now))
+        current = self._registry.get(tenant, connection_id)
+        if current is None:
             raise errors.ConnectionNotFound("The connection was unlinked while it was checked.")
-        return CheckResult(before=before, after=before.checked(status, reason, now))
+        # Linked again with another token while the old one was checked: that verdict is moot.
+        return CheckResult(before=current, after=current)
 
     def _verdict(self, stored: StoredCredential) -> Verdict:
         try:
