@@ -110,7 +110,7 @@ class SecretsManagerVault:
         for deletion (AWS refuses a put on it); then make `version` current, writing it only if it
         does not exist yet."""
         name = secret["Name"]
-        if secret.get("KmsKeyId") != self._kms_key_id:
+        if not _is_key(secret.get("KmsKeyId"), self._kms_key_id):
             raise errors.StorageFailed(
                 "A secret of that name exists under another key; it was left untouched."
             )
@@ -159,6 +159,13 @@ class SecretsManagerReader:
             )
         except (KeyError, TypeError, ValueError):
             raise errors.StorageFailed("The stored credential is not in the expected shape.") from None
+
+
+def _is_key(described: str | None, key_arn: str) -> bool:
+    """DescribeSecret names the secret's key by its ARN or its key id (Secrets Manager API
+    reference, DescribeSecret: "KmsKeyId: The key ID or alias ARN of the KMS key"): either is
+    this key. An alias, or no key (the AWS managed key), is not taken for it."""
+    return described is not None and described in {key_arn, key_arn.rpartition(":key/")[2]}
 
 
 def _secret_value(credential: Credential) -> str:

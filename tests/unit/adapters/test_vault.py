@@ -93,9 +93,12 @@ def test_first_link_creates_the_secret_under_the_key(stubbed: tuple[SecretsManag
     assert (stored.arn, stored.changed) == (ARN, True)
 
 
-def test_the_same_value_again_writes_nothing(stubbed: tuple[SecretsManagerVault, Stubber]) -> None:
+@pytest.mark.parametrize("key", [KEY, KEY.rpartition("/")[2]], ids=["by its ARN", "by its key id"])
+def test_the_same_value_again_writes_nothing(stubbed: tuple[SecretsManagerVault, Stubber], key: str) -> None:
+    """DescribeSecret may name the key by its ARN or by its id (Secrets Manager API reference,
+    DescribeSecret, KmsKeyId): both are this stack's key."""
     vault, stubber = stubbed
-    expect_describe(stubber, VersionIdsToStages={VERSION: ["AWSCURRENT"], OLDER: ["AWSPREVIOUS"]})
+    expect_describe(stubber, key=key, VersionIdsToStages={VERSION: ["AWSCURRENT"], OLDER: ["AWSPREVIOUS"]})
     stored = vault.store(CREDENTIAL)  # no put is stubbed: one would fail the test
     assert (stored.arn, stored.changed) == (ARN, False)
 
@@ -127,7 +130,11 @@ def test_an_earlier_value_again_is_made_current_explicitly(
     assert vault.store(CREDENTIAL).changed is True
 
 
-@pytest.mark.parametrize("key", [OTHER_KEY, None], ids=["another key", "the AWS managed key"])
+@pytest.mark.parametrize(
+    "key",
+    [OTHER_KEY, OTHER_KEY.rpartition("/")[2], "arn:aws:kms:eu-west-1:123456789012:alias/other", None],
+    ids=["another key", "another key's id", "an alias", "the AWS managed key"],
+)
 def test_a_secret_under_another_key_is_never_written(
     stubbed: tuple[SecretsManagerVault, Stubber], key: str | None
 ) -> None:
