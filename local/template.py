@@ -178,6 +178,12 @@ class Template:
         if name == "Fn::Join":
             delimiter, items = argument
             return delimiter.join(map(str, self.resolve(items)))
+        if name == "Fn::Split":
+            delimiter, text = argument
+            return str(self.resolve(text)).split(delimiter)
+        if name == "Fn::Select":
+            index, items = argument
+            return self.resolve(items)[int(self.resolve(index))]
         if name == "Fn::FindInMap":
             mapping, first, second = (self.resolve(item) for item in argument)
             return self.document["Mappings"][mapping][first][second]

@@ -58,6 +58,10 @@ def requests_of(call: AwsCall, key_arn: str) -> Iterator[Request]:
         yield Request(action, resource, (("secretsmanager:KmsKeyArn", params["KmsKeyId"]),))
     elif call.service == "kms":
         yield Request(action, resource, (("kms:MacAlgorithm", params["MacAlgorithm"]),))
+    elif call.service == "events":
+        # EventBridge authorizes each entry with its source (events:source).
+        for source in {entry["Source"] for entry in params["Entries"]}:
+            yield Request(action, resource, (("events:source", source),))
     else:
         yield Request(action, resource)
     yield from IMPLIED.get(action, lambda _call, _key: iter(()))(call, key_arn)

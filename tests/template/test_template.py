@@ -299,3 +299,27 @@ def test_the_key_rotates_and_is_retained_and_the_registry_is_recoverable_and_enc
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert properties["SSESpecification"]["KMSMasterKeyId"] == "arn:aws:test:eu-west-1:123456789012:LinkKey"
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
+
+
+# EventBridge API reference, PutEvents: EventBusName is "the name or ARN of the event bus"; the
+# events:source condition key names each entry's source (EventBridge user guide, "Using IAM
+# policy conditions in Amazon EventBridge").
+@pytest.mark.parametrize(
+    ("bus", "arn"),
+    [
+        ("default", "arn:aws:events:eu-west-1:123456789012:event-bus/default"),
+        ("product-events", "arn:aws:events:eu-west-1:123456789012:event-bus/product-events"),
+        (
+            "arn:aws:events:eu-west-1:210987654321:event-bus/central",
+            "arn:aws:events:eu-west-1:210987654321:event-bus/central",
+        ),
+    ],
+)
+def test_outcome_events_go_to_the_bus_named_or_given_by_arn_with_their_own_source_only(
+    bus: str, arn: str
+) -> None:
+    resolved = template(OutcomeBusName=bus)
+    for function in ("LinkFunction", "CheckFunction"):
+        [publish] = statements_with(resolved.policy_statements(function), "events:PutEvents")
+        assert publish["Resource"] == arn
+        assert publish["Condition"] == {"StringEquals": {"events:source": "sesame-link"}}
