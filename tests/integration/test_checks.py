@@ -20,6 +20,7 @@ from local.stack.dns import install_local_resolver
 from local.stack.event_source import sqs_event_of
 from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec
+from sesame_link.core import deadline
 from sesame_link.core.domain import tenant_key
 from sesame_link.services.linking import SESAME_BUDGET_SECONDS
 from tests.support import canary
@@ -410,3 +411,29 @@ def test_a_check_racing_a_relink_never_writes_the_old_tokens_verdict(
         None,
         relink.body["linked_at"],
     )
+
+
+def test_the_http_door_keeps_to_api_gateways_30_seconds_whatever_the_functions_timeout(
+    api: Api, new_account: NewAccount, tenant: str, check_spec: FunctionSpec
+) -> None:
+    """The check function's timeout fits a queue batch (95 s); API Gateway stops waiting after
+    30 s, a cold start's initialization included (API Gateway developer guide, "Amazon API
+    Gateway quotas for HTTP APIs"). What the HTTP door may spend is read at its first AWS call."""
+    from sesame_link.handlers import http, runtime  # noqa: PLC0415 - the handler's own modules
+
+    assert check_spec.timeout_seconds > http.API_GATEWAY_SECONDS
+    cid = linked(api, new_account(), tenant)["connection_id"]
+    seen: list[float] = []
+
+    def time_left(**_: Any) -> None:
+        seen.append(deadline.remaining())
+
+    dynamodb = runtime.dynamodb_client()
+    dynamodb.meta.events.register("before-send.dynamodb.GetItem", time_left)
+    try:
+        assert api("POST", f"/connections/{cid}/check", tenant).status == 200
+    finally:
+        dynamodb.meta.events.unregister("before-send.dynamodb.GetItem", time_left)
+    limit = http.API_GATEWAY_SECONDS - http.API_GATEWAY_MARGIN_SECONDS - deadline.ANSWER_RESERVE_SECONDS
+    assert seen
+    assert 20 < seen[0] <= limit

@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from local.template import Template, load_template
+from sesame_link.core import deadline
 from sesame_link.handlers.http import ROUTES
+from sesame_link.services.linking import LINK_WORST_SECONDS
 
 DOCUMENT = load_template()
 LONGEST_STACK = "s" + "-x" * 63 + "z"  # CloudFormation allows stack names of up to 128 characters
@@ -323,3 +325,25 @@ def test_outcome_events_go_to_the_bus_named_or_given_by_arn_with_their_own_sourc
         [publish] = statements_with(resolved.policy_statements(function), "events:PutEvents")
         assert publish["Resource"] == arn
         assert publish["Condition"] == {"StringEquals": {"events:source": "sesame-link"}}
+
+
+# Lambda developer guide, "Using Lambda with Amazon SQS": records of a batch that the invocation
+# cannot reach before its timeout are received again, using up their receive count, and reach
+# the dead-letter queue untried under a slow dependency. A batch must fit at its worst case.
+@pytest.mark.parametrize(
+    ("function", "batch_size"),
+    [("CheckFunction", 10), ("ProvisioningFunction", 10)],
+)
+def test_a_batch_fits_its_functions_timeout_at_its_worst_case(function: str, batch_size: int) -> None:
+    [event] = [
+        e for e in DOCUMENT["Resources"][function]["Properties"]["Events"].values() if e["Type"] == "SQS"
+    ]
+    configured = int(template().resolve(event["Properties"]["BatchSize"]))
+    largest = (
+        int(DOCUMENT["Parameters"]["ProvisioningBatchSize"]["MaxValue"])
+        if function == "ProvisioningFunction"
+        else configured
+    )
+    assert largest == batch_size
+    worst = batch_size * LINK_WORST_SECONDS + deadline.ANSWER_RESERVE_SECONDS
+    assert template().function(function).timeout_seconds >= worst

@@ -24,10 +24,11 @@ class RemainingTime(Protocol):
     def get_remaining_time_in_millis(self) -> int: ...
 
 
-def start(context: RemainingTime) -> None:
-    """From now on, until the next start, work must be done before the invocation's end less the
-    answer reserve."""
-    _deadline.set(time.monotonic() + context.get_remaining_time_in_millis() / 1000 - ANSWER_RESERVE_SECONDS)
+def start(context: RemainingTime, at_most_seconds: float = math.inf) -> None:
+    """From now on, until the next start, work must be done before the invocation's end (or
+    within `at_most_seconds`, if sooner) less the answer reserve."""
+    seconds = min(context.get_remaining_time_in_millis() / 1000, at_most_seconds)
+    _deadline.set(time.monotonic() + seconds - ANSWER_RESERVE_SECONDS)
 
 
 def at() -> float:

@@ -22,6 +22,7 @@ from sesame_link.handlers.http import (
     connection_id_of,
     current_tenant,
     http_resolver,
+    http_seconds,
     json_response,
     problem_responses,
 )
@@ -148,7 +149,7 @@ def _list_query() -> ListQuery:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deadline.start(context)
+    deadline.start(context, at_most_seconds=http_seconds())
     return app.resolve(event, context)
 
 

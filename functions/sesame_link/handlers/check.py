@@ -28,6 +28,7 @@ from sesame_link.handlers.http import (
     connection_id_of,
     current_tenant,
     http_resolver,
+    http_seconds,
     json_response,
     problem_responses,
 )
@@ -97,13 +98,14 @@ def check_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    deadline.start(context)
     if "Records" in event:
+        deadline.start(context)
         return dict(
             process_partial_response(
                 event=event, record_handler=check_record, processor=processor, context=context
             )
         )
+    deadline.start(context, at_most_seconds=http_seconds())
     return app.resolve(event, context)
 
 

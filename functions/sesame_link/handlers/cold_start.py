@@ -5,10 +5,23 @@ this module pauses the cyclic collector, and `loaded()` at the end of the handle
 what was made, so that later collections never scan it again, and resumes collecting."""
 
 import gc
+import time
 
 gc.disable()
+_imports_started = time.monotonic()
+_initialization_seconds = 0.0
 
 
 def loaded() -> None:
+    global _initialization_seconds  # noqa: PLW0603 - once per execution environment
     gc.freeze()
     gc.enable()
+    _initialization_seconds = time.monotonic() - _imports_started
+
+
+def initialization_seconds() -> float:
+    """On the execution environment's first invocation, how long the handler module's imports
+    took (Lambda invokes right after them); 0 on every later invocation."""
+    global _initialization_seconds
+    seconds, _initialization_seconds = _initialization_seconds, 0.0
+    return seconds

@@ -15,6 +15,7 @@ from sesame_link.core.config import Settings
 from sesame_link.core.domain import parse_tenant
 from sesame_link.core.models import CONNECTION_ID_PATTERN, Problem
 from sesame_link.core.observability import logger, record_internal_error
+from sesame_link.handlers import cold_start
 from sesame_link.handlers.problems import PROBLEM_JSON, headers_for, problem_for
 
 # Every route of the API and the methods it takes, whichever function serves it: a method a
@@ -33,6 +34,19 @@ def problem_responses(*statuses: int) -> dict[int, OpenAPIResponse]:
         status: {"description": PROBLEM_DESCRIPTIONS[status], "content": {PROBLEM_JSON: {"model": Problem}}}
         for status in statuses
     }
+
+
+# API Gateway ends the wait for an integration after 30 s, a cold start's initialization
+# included (API Gateway developer guide, "Amazon API Gateway quotas for HTTP APIs": integration
+# timeout 30 seconds). The margin covers what happens before the handler's imports and the way back.
+API_GATEWAY_SECONDS = 30.0
+API_GATEWAY_MARGIN_SECONDS = 1.5
+
+
+def http_seconds() -> float:
+    """How long an HTTP door may work on this request: within API Gateway's limit, whatever the
+    function's own timeout (which its queue door may need longer)."""
+    return API_GATEWAY_SECONDS - API_GATEWAY_MARGIN_SECONDS - cold_start.initialization_seconds()
 
 
 PROBLEM_DESCRIPTIONS = {
