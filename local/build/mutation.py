@@ -44,6 +44,8 @@ def report() -> None:
                 survivors.append(mutant)
     print("\nlayer       killed  survived  no tests  timeout  other  score")
     for layer, counts in sorted(statuses.items()):
+        if counts["not checked"] == sum(counts.values()):
+            continue  # a layer this run left out
         killed, survived = counts["killed"] + counts["timeout"], counts["survived"]
         other = sum(counts.values()) - killed - survived - counts["no tests"]
         tried = killed + survived
