@@ -8,15 +8,17 @@ import gc
 import time
 
 gc.disable()
-_imports_started = time.monotonic()
+_imports_started: float | None = time.monotonic()
 _initialization_seconds = 0.0
 
 
 def loaded() -> None:
-    global _initialization_seconds  # noqa: PLW0603 - once per execution environment
+    """The end of the handler module's imports (of the first one, where a process imports several)."""
+    global _imports_started, _initialization_seconds
     gc.freeze()
     gc.enable()
-    _initialization_seconds = time.monotonic() - _imports_started
+    if _imports_started is not None:
+        _initialization_seconds, _imports_started = time.monotonic() - _imports_started, None
 
 
 def initialization_seconds() -> float:

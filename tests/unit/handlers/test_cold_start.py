@@ -48,3 +48,18 @@ def test_loading_a_handler_leaves_the_collector_running_and_the_loaded_objects_f
     enabled, frozen = json.loads(child.stdout.strip().splitlines()[-1])
     assert enabled is True
     assert frozen > 10_000
+
+
+def test_the_first_invocation_is_told_how_long_the_first_handler_modules_imports_took() -> None:
+    """What an HTTP door subtracts from API Gateway's 30 s on a cold start (handlers/http.py)."""
+    script = (
+        "import time, json; from sesame_link.handlers import cold_start as c; time.sleep(0.3); c.loaded(); "
+        "time.sleep(0.5); c.loaded(); "
+        "print(json.dumps([c.initialization_seconds(), c.initialization_seconds()]))"
+    )
+    child = subprocess.run(
+        [sys.executable, "-c", script], cwd=FUNCTIONS, capture_output=True, text=True, timeout=60, check=True
+    )
+    first, later = json.loads(child.stdout.strip().splitlines()[-1])
+    assert 0.3 <= first < 0.5
+    assert later == 0.0
