@@ -119,6 +119,11 @@ def test_the_check_route(
     assert account.token not in answer.raw
 
 
+def check_queue_result(check_handler: Handler, check_spec: FunctionSpec, tenant: str, cid: str) -> Any:
+    message = json.dumps({"tenant_id": tenant, "connection_id": cid})
+    return check_handler(sqs_event_of([message]), LocalLambdaContext(check_spec))
+
+
 @pytest.mark.parametrize("name", sorted(VERDICTS))
 def test_the_check_queue(
     name: str,
@@ -134,9 +139,7 @@ def test_the_check_queue(
     backdate(backends, tenant, connection["connection_id"])
     if verdict.fault:
         backends.sesame.set_fault("eu1", verdict.fault)
-    message = json.dumps({"tenant_id": tenant, "connection_id": connection["connection_id"]})
-
-    result = check_handler(sqs_event_of([message]), LocalLambdaContext(check_spec))
+    result = check_queue_result(check_handler, check_spec, tenant, connection["connection_id"])
 
     after = stored(api, tenant, connection["connection_id"])
     if verdict.status is None:
@@ -257,11 +260,6 @@ def test_a_check_racing_an_unlink_never_brings_the_connection_back(
     ]
     assert writes, "the check did try to write its verdict"
     assert "attribute_exists" in writes[-1].params["ConditionExpression"]
-
-
-def check_queue_result(check_handler: Handler, check_spec: FunctionSpec, tenant: str, cid: str) -> Any:
-    message = json.dumps({"tenant_id": tenant, "connection_id": cid})
-    return check_handler(sqs_event_of([message]), LocalLambdaContext(check_spec))
 
 
 @pytest.mark.parametrize("removal", ["deleted", "scheduled for deletion"])
