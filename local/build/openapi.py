@@ -22,6 +22,7 @@ IMPORT_ONLY = {
     "LinkKey.Arn": "arn:aws:kms:eu-west-1:123456789012:key/openapi",
     "MacKey.Arn": "arn:aws:kms:eu-west-1:123456789012:key/openapi-mac",
     "ConnectionsTable": "openapi",
+    "LinkAttemptsTable": "openapi-attempts",
     "CheckQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/openapi-check",
     "SweepQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/openapi-sweep",
 }

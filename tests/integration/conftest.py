@@ -32,6 +32,11 @@ from tests.support.stack import (
     function_handler,
 )
 
+# The in-process functions share one configuration (settings are read once per process). The
+# suite checks connections again and again, so its check function has no cooldown; the cooldown's
+# own test runs the function as deployed, in a child process.
+SUITE_PARAMETERS = {"CheckCooldownSeconds": "0"}
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The IAM proof reads the AWS calls every other test made: it runs last."""
@@ -58,7 +63,7 @@ def aws_calls() -> AwsCallLog:
 
 @pytest.fixture(scope="session")
 def link_spec(backends: LocalBackends, aws_calls: AwsCallLog) -> FunctionSpec:
-    spec = local_function_spec("LinkFunction", backends)
+    spec = local_function_spec("LinkFunction", backends, SUITE_PARAMETERS)
     apply_environment(spec.environment)
     return spec
 
@@ -172,13 +177,16 @@ def inject_aws_error(link_handler: Any) -> Iterator[Callable[..., None]]:
         "secrets-manager": runtime.secrets_client(),
         "eventbridge": runtime.events_client(),
         "dynamodb": runtime.dynamodb_client(),
+        "budget": runtime.budget_client(),
         "sqs": runtime.sqs_client(),
         "kms": runtime.keyed_hash()._kms,
     }
     injected: list[tuple[Any, str, Callable[..., AWSResponse]]] = []
 
     def inject(code: str | Exception, operation: str = "secrets-manager.CreateSecret") -> None:
-        """`code`: an error code to answer with, or an exception to raise as the transport would."""
+        """`code`: an error code to answer with, or an exception to raise as the transport would;
+        `operation`: a client of `clients` and one of its operations ("budget" is the attempt
+        budget's own DynamoDB client)."""
 
         def answer(request: Any, **_: Any) -> AWSResponse:
             if isinstance(code, Exception):
@@ -187,10 +195,12 @@ def inject_aws_error(link_handler: Any) -> Iterator[Callable[..., None]]:
             headers = {"Content-Type": "application/x-amz-json-1.1"}
             return AWSResponse(request.url, 400, headers, RawBody(body))
 
-        client = clients[operation.split(".", maxsplit=1)[0]]
+        name, _, action = operation.partition(".")
+        client = clients[name]
         assert client is not None
-        client.meta.events.register_first(f"before-send.{operation}", answer)
-        injected.append((client, f"before-send.{operation}", answer))
+        event_name = f"before-send.{client.meta.service_model.service_id.hyphenize()}.{action}"
+        client.meta.events.register_first(event_name, answer)
+        injected.append((client, event_name, answer))
 
     yield inject
     for client, event_name, answer in injected:
@@ -210,7 +220,7 @@ def provisioning_handler(provisioning_spec: FunctionSpec) -> Callable[[dict[str,
 
 @pytest.fixture(scope="session")
 def check_spec(backends: LocalBackends, link_spec: FunctionSpec) -> FunctionSpec:
-    return local_function_spec("CheckFunction", backends)
+    return local_function_spec("CheckFunction", backends, SUITE_PARAMETERS)
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from local.stack.backends import SIMULATED_REGIONS
 from local.stack.dns import install_local_resolver, simulated_sesame_url
 from local.stack.sesame_sim import Fault, SesameSimulator
-from sesame_link.adapters.sesame import KNOWN_REGIONS, MAX_BODY_BYTES, SesameClient, new_session
+from sesame_link.adapters.sesame import DEFAULT_PROBE_REGIONS, MAX_BODY_BYTES, SesameClient, new_session
 from sesame_link.core import errors
 from sesame_link.core.config import load_settings
 from tests.support import canary
@@ -48,7 +48,8 @@ def sim(simulator: SesameSimulator) -> Iterator[SesameSimulator]:
 
 @pytest.fixture
 def client(simulator: SesameSimulator) -> SesameClient:
-    return SesameClient(simulated_sesame_url(simulator.port), new_session())
+    """Probing every simulated region (a stack's ProbeRegions may list them all)."""
+    return SesameClient(simulated_sesame_url(simulator.port), new_session(), probe_regions=SIMULATED_REGIONS)
 
 
 def account(sim: SesameSimulator, region: str = "eu1", name: str = "Acme") -> tuple[str, str]:
@@ -74,7 +75,17 @@ def test_a_rejected_token_is_probed_once_in_each_other_known_region(
     with pytest.raises(errors.InvalidToken):
         client.check(canary.new_token(), "eu1", soon())
     regions = sorted(seen.region or "" for seen in sim.seen())
-    assert regions == sorted(KNOWN_REGIONS)
+    assert regions == sorted(SIMULATED_REGIONS)
+
+
+def test_by_default_the_probe_asks_only_the_confirmed_and_observed_regions(sim: SesameSimulator) -> None:
+    """A probe sends the customer's token to another host: never a demo environment or a region
+    only third parties report (reference/sesame-api.md, "Base URL and regions")."""
+    token, _ = account(sim, region="mx1")
+    client = SesameClient(simulated_sesame_url(sim.port), new_session())
+    with pytest.raises(errors.InvalidToken):
+        client.check(token, "eu1", soon())
+    assert sorted(seen.region or "" for seen in sim.seen()) == sorted(DEFAULT_PROBE_REGIONS) == ["eu1", "eu4"]
 
 
 def test_a_token_of_another_region_suggests_it(sim: SesameSimulator, client: SesameClient) -> None:

@@ -85,6 +85,7 @@ class Due:
 @dataclass
 class FakeRegistry:
     entries: dict[tuple[str, str], ConnectionRecord] = field(default_factory=dict)
+    checks_started: dict[tuple[str, str], datetime] = field(default_factory=dict)
     scans: int = 0
 
     def save_link(self, record: ConnectionRecord, new_version: bool) -> ConnectionRecord | None:
@@ -96,6 +97,18 @@ class FakeRegistry:
 
     def get(self, tenant: str, connection_id: str) -> ConnectionRecord | None:
         return self.entries.get((tenant, connection_id))
+
+    def count(self, tenant: str, at_most: int) -> int:
+        return min(at_most, sum(owner == tenant for owner, _ in self.entries))
+
+    def claim_check(self, tenant: str, connection_id: str, at: datetime, since: datetime) -> bool:
+        if (tenant, connection_id) not in self.entries:
+            return False
+        started = self.checks_started.get((tenant, connection_id))
+        if started is not None and started > since:
+            return False
+        self.checks_started[(tenant, connection_id)] = at
+        return True
 
     def page(self, tenant: str, limit: int, after_order: str | None) -> FakePage:
         ordered = sorted((_order(r), r) for (owner, _), r in self.entries.items() if owner == tenant)
@@ -134,6 +147,27 @@ class FakeRegistry:
             if checked_before is None or self.entries[key].checked_at < checked_before
         ]
         return due, Due(*window[-1]) if start + limit < len(keys) else None
+
+
+@dataclass
+class FakeBudget:
+    """`limit` unsuccessful attempts per tenant, in one window that never ends."""
+
+    limit: int = 5
+    spent: dict[str, int] = field(default_factory=dict)
+    unavailable: bool = False
+
+    def reserve(self, tenant: str) -> str | None:
+        if self.unavailable:
+            return None
+        if self.spent.get(tenant, 0) >= self.limit:
+            raise errors.LinkAttemptsExhausted("spent", retry_after_seconds=60)
+        self.spent[tenant] = self.spent.get(tenant, 0) + 1
+        return tenant
+
+    def give_back(self, reservation: object) -> None:
+        assert isinstance(reservation, str)
+        self.spent[reservation] -= 1
 
 
 @dataclass

@@ -124,13 +124,19 @@ def assert_no_token_outside_secret_values(backends: LocalBackends) -> None:
     registry = registry_items(backends)
     assert registry or not listed, "secrets were stored but nothing registered: the scan proves nothing"
     assert canary.leaked_in(json.dumps(registry, default=str)) == 0, "a token is in the registry"
+    attempts = table_items(backends, "LinkAttemptsTable")
+    assert attempts, "no link attempt was counted: the scan proves nothing"
+    assert canary.leaked_in(json.dumps(attempts)) == 0, "a token is in the attempt budget"
     for queue in ("CheckQueue", "SweepQueue", "CheckDeadLetterQueue", "SweepDeadLetterQueue"):
         assert canary.leaked_in(json.dumps(peek(backends, queue))) == 0, f"a token is in {queue}"
 
 
 def registry_items(backends: LocalBackends) -> list[dict[str, Any]]:
-    dynamodb = backends.client("dynamodb")
-    table = backends.resources["ConnectionsTable"]
+    return table_items(backends, "ConnectionsTable")
+
+
+def table_items(backends: LocalBackends, table_id: str) -> list[dict[str, Any]]:
+    dynamodb, table = backends.client("dynamodb"), backends.resources[table_id]
     return [
         item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]
     ]

@@ -27,6 +27,14 @@ CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     tcp_keepalive=True,
 )
+# For a call the service goes on without when it fails (the attempt budget): one short attempt,
+# so a slow or unreachable table costs a link half a second, not its storage reserve.
+QUICK_CONFIG = Config(
+    connect_timeout=0.5,
+    read_timeout=0.5,
+    retries={"mode": "standard", "total_max_attempts": 1},
+    tcp_keepalive=True,
+)
 # Throttling and service-side failures (and their KMS counterparts, which Secrets Manager,
 # SQS and DynamoDB pass on): worth another try later. Anything else is a refusal.
 RETRYABLE_CODES = frozenset(
@@ -57,9 +65,9 @@ class NoTimeLeft(BotoCoreError):
     fmt = "Not enough time left in the invocation for another AWS call attempt."
 
 
-def client(service: str) -> Any:
+def client(service: str, config: Config = CONFIG) -> Any:
     """A client whose every attempt (retries included) is refused when it could outlive the deadline."""
-    created = session.client(service, config=CONFIG)  # type: ignore[call-overload]
+    created = session.client(service, config=config)  # type: ignore[call-overload]
     created.meta.events.register("before-send", _refuse_without_time)
     return created
 

@@ -82,6 +82,37 @@ class DynamoDbRegistry:
         item = response.get("Item")
         return _record(item) if item else None
 
+    def count(self, tenant: str, at_most: int) -> int:
+        """Counted on the index the list reads (a Limit bounds what the query evaluates)."""
+        response = self._call(
+            self._client.query,
+            TableName=self._table,
+            IndexName=NEWEST_FIRST_INDEX,
+            KeyConditionExpression="tenant = :tenant",
+            ExpressionAttributeValues={":tenant": {"S": tenant}},
+            Select="COUNT",
+            ConsistentRead=True,
+            Limit=at_most,
+        )
+        return int(response.get("Count", 0))
+
+    def claim_check(self, tenant: str, connection_id: str, at: datetime, since: datetime) -> bool:
+        """A conditional write, so two simultaneous requests never both claim the check."""
+        return (
+            self._conditional(
+                self._client.update_item,
+                TableName=self._table,
+                Key=_key(tenant, connection_id),
+                UpdateExpression="SET check_started_at = :at",
+                ConditionExpression=(
+                    "attribute_exists(connection_id)"
+                    " AND (attribute_not_exists(check_started_at) OR check_started_at <= :since)"
+                ),
+                ExpressionAttributeValues={":at": {"S": timestamp(at)}, ":since": {"S": timestamp(since)}},
+            )
+            is not None
+        )
+
     def page(self, tenant: str, limit: int, after_order: str | None) -> Page:
         """Up to `limit` connections, newest link first, after the sort position `after_order`."""
         query: dict[str, Any] = {

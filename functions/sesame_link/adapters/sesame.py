@@ -16,8 +16,11 @@ from urllib3 import exceptions as urllib3_errors
 
 from sesame_link.core import errors
 
-# Regions seen or reported (reference/sesame-api.md); used only for hints and probing.
-KNOWN_REGIONS = ("eu1", "eu2", "eu3", "eu4", "eu5", "br1", "br2", "mx1", "demo1")
+# What the wrong-region probe asks by default: the regions reference/sesame-api.md confirms (eu1)
+# or observed (eu4). A probe sends the customer's token to another host: never a demo environment
+# or a region only third parties report, unless the stack's ProbeRegions says so.
+DEFAULT_PROBE_REGIONS = ("eu1", "eu4")
+MAX_PROBE_REGIONS = 10
 INFO_PATH = "/core/v3/info"
 MAX_BODY_BYTES = 256 * 1024
 CONNECT_TIMEOUT_SECONDS = 3.05
@@ -43,7 +46,7 @@ def new_session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_connections=len(KNOWN_REGIONS) + 1, max_retries=0)
+    adapter = HTTPAdapter(pool_connections=MAX_PROBE_REGIONS + 1, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -55,13 +58,15 @@ class SesameClient:
         base_url: str,
         session: requests.Session,
         on_latency: Callable[[float], None] = lambda milliseconds: None,
+        probe_regions: tuple[str, ...] = DEFAULT_PROBE_REGIONS,
     ) -> None:
         self._base_url = base_url
         self._session = session
         self._on_latency = on_latency
+        self._probe_regions = probe_regions[:MAX_PROBE_REGIONS]
 
     def check(self, token: str, region: str, deadline: float) -> SesameCompany:
-        """The company the token belongs to in `region`; after a 401, the one other known region
+        """The company the token belongs to in `region`; after a 401, the one other probe region
         that accepts it is suggested. `deadline` is a time.monotonic() instant no call outlives."""
         started = time.monotonic()
         try:
@@ -117,7 +122,9 @@ class SesameClient:
             raise errors.SesameUnavailable("The request to Sesame failed.") from None
 
     def _probe_other_regions(self, token: str, region: str, deadline: float) -> str | None:
-        others = [other for other in KNOWN_REGIONS if other != region]
+        others = [other for other in self._probe_regions if other != region]
+        if not others:
+            return None
         with ThreadPoolExecutor(max_workers=len(others)) as pool:
             accepted = list(pool.map(lambda other: self._accepts(token, other, deadline), others))
         matches = [other for other, ok in zip(others, accepted, strict=True) if ok]

@@ -4,9 +4,13 @@ function gets the same variables from the template; each part checks those it ne
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
+from sesame_link.core.domain import AttemptLimits
+
 DEFAULT_SESAME_API_URL = "https://api-{region}.sesametime.com"
+_REGION = re.compile(r"[a-z]{2,6}[0-9]{1,2}")
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,12 @@ class Settings:
     sweep_queue_url: str
     health_check_max_age_hours: int
     unlink_recovery_days: int
+    attempts_table: str
+    link_attempts: AttemptLimits  # the JWT door's (and the connect sessions')
+    provisioning_link_attempts: AttemptLimits
+    max_connections_per_tenant: int
+    check_cooldown_seconds: int
+    probe_regions: tuple[str, ...]
 
     def require(self, *names: str) -> None:
         missing = [name for name in names if not getattr(self, name)]
@@ -37,9 +47,8 @@ def load_settings() -> Settings:
     recovery_days = int(os.environ.get("UNLINK_RECOVERY_DAYS") or "7")
     if recovery_days != 0 and not 7 <= recovery_days <= 30:
         raise RuntimeError("UNLINK_RECOVERY_DAYS must be 0 (delete at once) or 7 to 30")
-    max_age_hours = int(os.environ.get("HEALTH_CHECK_MAX_AGE_HOURS") or "20")
-    if max_age_hours < 0:
-        raise RuntimeError("HEALTH_CHECK_MAX_AGE_HOURS must be 0 (every connection) or more")
+    max_age_hours = _whole("HEALTH_CHECK_MAX_AGE_HOURS", 20)  # 0: every connection
+    provisioning_per_day = _positive("PROVISIONING_LINK_ATTEMPTS_PER_DAY", 200)
     return Settings(
         sesame_api_url=sesame_api_url.rstrip("/"),
         kms_key_id=os.environ.get("KMS_KEY_ID", ""),
@@ -53,4 +62,36 @@ def load_settings() -> Settings:
         sweep_queue_url=os.environ.get("SWEEP_QUEUE_URL", ""),
         health_check_max_age_hours=max_age_hours,
         unlink_recovery_days=recovery_days,
+        attempts_table=os.environ.get("ATTEMPTS_TABLE", ""),
+        link_attempts=AttemptLimits(
+            per_quarter_hour=_positive("LINK_ATTEMPTS_PER_15_MINUTES", 5),
+            per_day=_positive("LINK_ATTEMPTS_PER_DAY", 20),
+        ),
+        provisioning_link_attempts=AttemptLimits(provisioning_per_day, provisioning_per_day),
+        max_connections_per_tenant=_positive("MAX_CONNECTIONS_PER_TENANT", 20),
+        check_cooldown_seconds=_whole("CHECK_COOLDOWN_SECONDS", 60),
+        probe_regions=_regions("PROBE_REGIONS", "eu1,eu4"),
     )
+
+
+def _whole(name: str, default: int) -> int:
+    value = int(os.environ.get(name) or default)
+    if value < 0:
+        raise RuntimeError(f"{name} must be 0 or more")
+    return value
+
+
+def _positive(name: str, default: int) -> int:
+    value = _whole(name, default)
+    if value == 0:
+        raise RuntimeError(f"{name} must be 1 or more")
+    return value
+
+
+def _regions(name: str, default: str) -> tuple[str, ...]:
+    regions = tuple(
+        region.strip() for region in (os.environ.get(name) or default).split(",") if region.strip()
+    )
+    if not all(_REGION.fullmatch(region) for region in regions) or len(regions) > 10:
+        raise RuntimeError(f"{name} must list at most 10 regions such as eu1, separated by commas")
+    return regions

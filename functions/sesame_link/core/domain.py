@@ -94,3 +94,11 @@ def timestamp(moment: datetime) -> str:
 
 def parse_timestamp(text: str) -> datetime:
     return datetime.strptime(text, UTC_TIMESTAMP).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class AttemptLimits:
+    """A door's budget of unsuccessful link attempts per tenant, in fixed UTC windows."""
+
+    per_quarter_hour: int
+    per_day: int

@@ -11,6 +11,8 @@ class LinkError(Exception):
     status = 500
     title = "Internal error"
     retryable = False
+    # A conclusive "no" about the token: the attempt stays spent from the tenant's budget.
+    spends_attempt = False
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -56,10 +58,12 @@ class PayloadTooLarge(LinkError):
 
 class InvalidToken(LinkError):
     code, status, title = "invalid_token", 422, "Sesame rejected the token"
+    spends_attempt = True
 
 
 class WrongRegion(LinkError):
     code, status, title = "wrong_region", 422, "The token belongs to another region"
+    spends_attempt = True
 
     def __init__(self, detail: str, suggested_region: str) -> None:
         super().__init__(detail)
@@ -68,10 +72,30 @@ class WrongRegion(LinkError):
 
 class TokenForbidden(LinkError):
     code, status, title = "token_forbidden", 422, "Sesame refused the token access"
+    spends_attempt = True
 
 
 class UnknownRegion(LinkError):
     code, status, title = "unknown_region", 422, "No Sesame host for that region"
+    spends_attempt = True
+
+
+class ConnectionLimitReached(LinkError):
+    code, status, title = "connection_limit_reached", 409, "The tenant has as many connections as it may"
+    spends_attempt = True  # the token was valid, but a leaked one must not buy unlimited tries
+
+
+class LinkAttemptsExhausted(LinkError):
+    code, status, title, retryable = (
+        "link_attempts_exhausted",
+        429,
+        "Too many unsuccessful link attempts",
+        True,
+    )
+
+    def __init__(self, detail: str, retry_after_seconds: int) -> None:
+        super().__init__(detail)
+        self.retry_after = str(retry_after_seconds)
 
 
 class SesameRateLimited(LinkError):

@@ -42,6 +42,12 @@ def record_internal_error() -> None:
     metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=1)
 
 
+def record_budget_unavailable() -> None:
+    """The attempt budget could not be asked (or given back to): the link went on regardless."""
+    logger.warning("Link attempt budget unavailable")
+    metrics.add_metric(name="LinkBudgetUnavailable", unit=MetricUnit.Count, value=1)
+
+
 def record_publish_failure(reason: str) -> None:
     logger.warning("Outcome event not published", extra={"reason": reason})
     metrics.add_metric(name="OutcomePublishFailures", unit=MetricUnit.Count, value=1)

@@ -55,9 +55,25 @@ class DueConnectionLike(Protocol):
     def connection_id(self) -> str: ...
 
 
+class AttemptBudget(Protocol):
+    def reserve(self, tenant: str) -> object | None:
+        """Spend one of the tenant's unsuccessful attempts before Sesame is asked, or raise
+        LinkAttemptsExhausted; None when the budget could not be asked (the link goes on)."""
+
+    def give_back(self, reservation: object) -> None:
+        """Return a reserved attempt: the link succeeded, or failed for no fault of the token."""
+
+
 class Registry(Protocol):
     def save_link(self, record: ConnectionRecord, new_version: bool) -> ConnectionRecord | None: ...
     def get(self, tenant: str, connection_id: str) -> ConnectionRecord | None: ...
+    def count(self, tenant: str, at_most: int) -> int:
+        """The tenant's connections, counted up to `at_most`."""
+
+    def claim_check(self, tenant: str, connection_id: str, at: datetime, since: datetime) -> bool:
+        """Mark a live check as started at `at`, unless one started after `since` or there is no
+        such connection (then False)."""
+
     def page(self, tenant: str, limit: int, after_order: str | None) -> RegistryPage: ...
     def delete(self, tenant: str, connection_id: str) -> bool: ...
     def record_check(

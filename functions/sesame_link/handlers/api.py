@@ -29,14 +29,19 @@ from sesame_link.handlers.http import (
 from sesame_link.handlers.problems import invalid_request
 from sesame_link.handlers.reporting import report_failed, report_linked, report_unlinked
 from sesame_link.services.connections import ConnectionsService
-from sesame_link.services.linking import LinkService
+from sesame_link.services.linking import LinkLimits, LinkService
 
 CONNECTIONS = "/connections"
 CONNECTION = "/connections/<connection_id>"
 MAX_BODY_BYTES = 8 * 1024
 
 settings = runtime.settings
-links = LinkService(runtime.sesame(), runtime.vault(), runtime.registry())
+links = LinkService(
+    runtime.sesame(),
+    runtime.vault(),
+    runtime.registry(),
+    LinkLimits(runtime.attempt_budget("link", settings.link_attempts), settings.max_connections_per_tenant),
+)
 connections = ConnectionsService(
     runtime.registry(), runtime.vault(), runtime.keyed_hash(), settings.unlink_recovery_days
 )
@@ -56,7 +61,7 @@ app = http_resolver(settings)
             "description": "Linked again: the same connection, its token replaced if it changed",
             "content": {"application/json": {"model": LinkAnswer}},
         },
-        **problem_responses(400, 401, 413, 422, 500, 502, 503, 504),
+        **problem_responses(400, 401, 409, 413, 422, 429, 500, 502, 503, 504),
     },
 )
 def create_connection() -> Response[str]:

@@ -38,7 +38,12 @@ from sesame_link.services.linking import LINK_WORST_SECONDS
 
 settings = runtime.settings
 # The only function that reads secrets, and it writes none.
-checks = CheckService(runtime.sesame(), SecretsManagerReader(runtime.secrets_client()), runtime.registry())
+checks = CheckService(
+    runtime.sesame(),
+    SecretsManagerReader(runtime.secrets_client()),
+    runtime.registry(),
+    cooldown_seconds=settings.check_cooldown_seconds,
+)
 app = http_resolver(settings)
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # A check is one secret read, one Sesame request and one registry write: a link's worst case bounds it.
@@ -48,7 +53,10 @@ CHECK_WORST_SECONDS = LINK_WORST_SECONDS
 @app.post(
     "/connections/<connection_id>/check",
     summary="Check a connection now",
-    description="Asks Sesame with the stored token and answers the connection with its new status.",
+    description=(
+        "Asks Sesame with the stored token and answers the connection with its new status; at most"
+        " once per cooldown and connection, and within it the connection as it stands."
+    ),
     operation_id="checkConnection",
     responses={
         200: {
@@ -62,7 +70,7 @@ def check_connection(connection_id: str) -> Response[str]:
     tenant = current_tenant(app, settings)
     checked = connection_id_of(connection_id)
     try:
-        result = checks.check(tenant, checked)
+        result = checks.check_on_request(tenant, checked)
     except errors.LinkError as exc:
         if exc.retryable:
             report_check_inconclusive(exc, checked)

@@ -26,9 +26,18 @@ from sesame_link.core.observability import logger, metrics
 from sesame_link.handlers import runtime
 from sesame_link.handlers.problems import invalid_request
 from sesame_link.handlers.reporting import report_failed, report_linked
-from sesame_link.services.linking import LINK_WORST_SECONDS, LinkService
+from sesame_link.services.linking import LINK_WORST_SECONDS, LinkLimits, LinkService
 
-links = LinkService(runtime.sesame(), runtime.vault(), runtime.registry())
+settings = runtime.settings
+links = LinkService(
+    runtime.sesame(),
+    runtime.vault(),
+    runtime.registry(),
+    LinkLimits(
+        runtime.attempt_budget("provisioning", settings.provisioning_link_attempts),
+        settings.max_connections_per_tenant,
+    ),
+)
 # A batch that failed whole is reported item by item too: same redelivery, no invocation error.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 

@@ -53,7 +53,11 @@ def report_unlinked(connection: ConnectionRecord, request_id: str | None) -> Non
 
 
 def report_checked(result: CheckResult) -> None:
-    """Every check counts by verdict; only a transition is told to the product."""
+    """Every check counts by verdict (one refused by the cooldown as `cooldown`); only a
+    transition is told to the product."""
+    if not result.asked_sesame:
+        record_check("cooldown")
+        return
     record_check(result.verdict)
     if result.transition:
         outcomes.transition(result.after)

@@ -8,13 +8,19 @@ from functools import cache
 from typing import TYPE_CHECKING, cast
 
 from sesame_link.adapters import aws
+from sesame_link.adapters.attempts import DynamoDbAttemptBudget
 from sesame_link.adapters.keyed_hash import KeyedHash
 from sesame_link.adapters.outcomes import OutcomePublisher
 from sesame_link.adapters.registry import DynamoDbRegistry
 from sesame_link.adapters.sesame import SesameClient, new_session
 from sesame_link.adapters.vault import SecretsManagerVault
 from sesame_link.core.config import load_settings
-from sesame_link.core.observability import record_publish_failure, record_sesame_latency
+from sesame_link.core.domain import AttemptLimits
+from sesame_link.core.observability import (
+    record_budget_unavailable,
+    record_publish_failure,
+    record_sesame_latency,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -28,7 +34,12 @@ settings = load_settings()
 
 @cache
 def sesame() -> SesameClient:
-    return SesameClient(settings.sesame_api_url, new_session(), on_latency=record_sesame_latency)
+    return SesameClient(
+        settings.sesame_api_url,
+        new_session(),
+        on_latency=record_sesame_latency,
+        probe_regions=settings.probe_regions,
+    )
 
 
 @cache
@@ -67,6 +78,19 @@ def vault() -> SecretsManagerVault:
 def registry() -> DynamoDbRegistry:
     settings.require("connections_table")
     return DynamoDbRegistry(dynamodb_client(), settings.connections_table)
+
+
+@cache
+def budget_client() -> DynamoDBClient:
+    """A client of its own: a link goes on without its budget, so the budget waits for little."""
+    return cast("DynamoDBClient", aws.client("dynamodb", aws.QUICK_CONFIG))
+
+
+def attempt_budget(door: str, limits: AttemptLimits) -> DynamoDbAttemptBudget:
+    settings.require("attempts_table")
+    return DynamoDbAttemptBudget(
+        budget_client(), settings.attempts_table, door, limits, on_unavailable=record_budget_unavailable
+    )
 
 
 @cache

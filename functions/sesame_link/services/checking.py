@@ -6,6 +6,7 @@ was. No HTTP or AWS here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sesame_link.core import errors
 from sesame_link.core.domain import ConnectionRecord, StoredCredential
@@ -20,6 +21,7 @@ Verdict = tuple[Status, StatusReason | None]
 class CheckResult:
     before: ConnectionRecord
     after: ConnectionRecord
+    asked_sesame: bool = True  # False within the cooldown: the connection as it stood
 
     @property
     def transition(self) -> bool:
@@ -36,12 +38,32 @@ class CheckResult:
 
 class CheckService:
     def __init__(
-        self, sesame: TokenChecker, secrets: SecretReader, registry: Registry, clock: Clock = utc_now
+        self,
+        sesame: TokenChecker,
+        secrets: SecretReader,
+        registry: Registry,
+        cooldown_seconds: int = 0,
+        clock: Clock = utc_now,
     ) -> None:
         self._sesame = sesame
         self._secrets = secrets
         self._registry = registry
+        self._cooldown = timedelta(seconds=cooldown_seconds)
         self._clock = clock
+
+    def check_on_request(self, tenant: str, connection_id: str) -> CheckResult:
+        """A caller's "check now": at most one live check per connection and cooldown (a
+        company's Sesame budget is shared by all its integrations); within it, the connection as
+        it stands, and nothing sent to Sesame."""
+        now = self._clock()
+        if self._cooldown and not self._registry.claim_check(
+            tenant, connection_id, now, now - self._cooldown
+        ):
+            current = self._registry.get(tenant, connection_id)
+            if current is None:
+                raise errors.ConnectionNotFound()
+            return CheckResult(before=current, after=current, asked_sesame=False)
+        return self.check(tenant, connection_id)
 
     def check(self, tenant: str, connection_id: str) -> CheckResult:
         """Raises ConnectionNotFound when the connection is not the tenant's, or is being

@@ -6,10 +6,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from sesame_link.core import deadline
+from sesame_link.core import deadline, errors
 from sesame_link.core.domain import ConnectionRecord, Credential, connection_id, token_hint
 from sesame_link.core.models import LinkRequest
-from sesame_link.core.ports import Clock, Registry, TokenChecker, Vault, utc_now
+from sesame_link.core.ports import AttemptBudget, Clock, Registry, TokenChecker, Vault, utc_now
 
 # The Sesame check of a link gets at most this, and leaves the storage reserve to what follows:
 # one AWS attempt's worst case (aws.ATTEMPT_WORST_SECONDS, 4 s) and the usual calls after it.
@@ -30,25 +30,53 @@ class LinkResult:
     created: bool  # the connection did not exist (first link, or linked again after an unlink)
 
 
+@dataclass(frozen=True)
+class LinkLimits:
+    budget: AttemptBudget  # unsuccessful attempts, per tenant
+    max_connections: int  # per tenant; a re-link is never refused
+
+
 class LinkService:
     def __init__(
-        self, sesame: TokenChecker, vault: Vault, registry: Registry, clock: Clock = utc_now
+        self,
+        sesame: TokenChecker,
+        vault: Vault,
+        registry: Registry,
+        limits: LinkLimits,
+        clock: Clock = utc_now,
     ) -> None:
         self._sesame = sesame
         self._vault = vault
         self._registry = registry
+        self._limits = limits
         self._clock = clock
 
     def link(self, request: LinkRequest, tenant: str) -> LinkResult:
+        """An attempt of the tenant's budget is reserved before Sesame is asked, and given back
+        unless the token is refused (or is one connection too many)."""
+        reservation = self._limits.budget.reserve(tenant)
+        spent = False
+        try:
+            return self._link(request, tenant)
+        except errors.LinkError as exc:
+            spent = exc.spends_attempt
+            raise
+        finally:
+            if reservation is not None and not spent:
+                self._limits.budget.give_back(reservation)
+
+    def _link(self, request: LinkRequest, tenant: str) -> LinkResult:
         """Nothing is stored unless Sesame says 200. Safe to retry: a stored secret whose
         registry write failed is made to agree by the next attempt."""
         token = request.token.get_secret_value()
         company = self._sesame.check(token, request.region, sesame_deadline())
+        linked = connection_id(tenant, company.id)
+        self._refuse_beyond_cap(tenant, linked)
         stored = self._vault.store(Credential(tenant, request.region, company.id, company.name, token))
         now = self._clock()
         record = ConnectionRecord(
             tenant=tenant,
-            connection_id=connection_id(tenant, company.id),
+            connection_id=linked,
             region=request.region,
             company_id=company.id,
             company_name=company.name,
@@ -63,3 +91,10 @@ class LinkService:
         if before is not None and not stored.changed:
             record = replace(record, linked_at=before.linked_at)
         return LinkResult(connection=record, created=before is None)
+
+    def _refuse_beyond_cap(self, tenant: str, linked: str) -> None:
+        cap = self._limits.max_connections
+        if self._registry.count(tenant, at_most=cap) >= cap and self._registry.get(tenant, linked) is None:
+            raise errors.ConnectionLimitReached(
+                f"The tenant already has {cap} connections; unlink one to link another."
+            )

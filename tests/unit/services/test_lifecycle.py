@@ -105,6 +105,37 @@ def checked(answer: SesameCompany | None = None, error: errors.LinkError | None 
     return result.after
 
 
+def test_check_now_asks_sesame_once_per_cooldown_and_answers_the_connection_within_it() -> None:
+    vault = FakeVault()
+    stored = vault.store(Credential("t", "eu1", DEFAULT_COMPANY.id, "Acme", "token-" + "0" * 20))
+    entry = record("t", 1, secret=stored.arn)
+    registry, sesame = registry_of(entry), FakeSesame()
+    # One reading to claim, one for the verdict; the last for the unknown connection.
+    clock = iter([NOW, NOW, *[NOW + timedelta(seconds=s) for s in (59, 60, 60, 61)]])
+    checks = CheckService(sesame, vault, registry, cooldown_seconds=60, clock=lambda: next(clock))
+    first = checks.check_on_request("t", entry.connection_id)
+    within = checks.check_on_request("t", entry.connection_id)
+    after = checks.check_on_request("t", entry.connection_id)
+    assert (first.asked_sesame, within.asked_sesame, after.asked_sesame) == (True, False, True)
+    assert within.after == first.after, "the connection as the last live check left it"
+    assert len(sesame.calls) == 2
+    with pytest.raises(errors.ConnectionNotFound):
+        checks.check_on_request("t", "conn_" + "f" * 32)
+
+
+def test_a_cooldown_of_zero_checks_every_time_and_the_queue_door_has_none() -> None:
+    vault = FakeVault()
+    stored = vault.store(Credential("t", "eu1", DEFAULT_COMPANY.id, "Acme", "token-" + "0" * 20))
+    entry = record("t", 1, secret=stored.arn)
+    registry, sesame = registry_of(entry), FakeSesame()
+    CheckService(sesame, vault, registry, clock=lambda: NOW).check_on_request("t", entry.connection_id)
+    CheckService(sesame, vault, registry, clock=lambda: NOW).check_on_request("t", entry.connection_id)
+    cooled = CheckService(sesame, vault, registry, cooldown_seconds=60, clock=lambda: NOW)
+    cooled.check_on_request("t", entry.connection_id)
+    cooled.check("t", entry.connection_id)
+    assert len(sesame.calls) == 4
+
+
 @pytest.mark.parametrize(
     ("answer", "error", "status", "reason"),
     [

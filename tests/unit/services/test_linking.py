@@ -6,12 +6,18 @@ from itertools import count
 
 import pytest
 
+from sesame_link.adapters.sesame import SesameCompany
 from sesame_link.core import deadline, errors
 from sesame_link.core.domain import connection_id, parse_tenant, tenant_key
 from sesame_link.core.models import LinkRequest
-from sesame_link.services.linking import SESAME_BUDGET_SECONDS, STORAGE_RESERVE_SECONDS, LinkService
+from sesame_link.services.linking import (
+    SESAME_BUDGET_SECONDS,
+    STORAGE_RESERVE_SECONDS,
+    LinkLimits,
+    LinkService,
+)
 from tests.support import canary
-from tests.support.fakes import Context, FakeRegistry, FakeSesame, FakeVault
+from tests.support.fakes import DEFAULT_COMPANY, Context, FakeBudget, FakeRegistry, FakeSesame, FakeVault
 
 START = datetime(2026, 11, 28, 10, 0, 0, tzinfo=UTC)
 
@@ -25,8 +31,15 @@ def minutes() -> object:
     return lambda: START + timedelta(minutes=next(ticks))
 
 
-def service(sesame: FakeSesame, vault: FakeVault, registry: FakeRegistry) -> LinkService:
-    return LinkService(sesame, vault, registry, clock=minutes())  # type: ignore[arg-type]
+def service(
+    sesame: FakeSesame,
+    vault: FakeVault,
+    registry: FakeRegistry,
+    budget: FakeBudget | None = None,
+    max_connections: int = 20,
+) -> LinkService:
+    limits = LinkLimits(budget or FakeBudget(), max_connections)
+    return LinkService(sesame, vault, registry, limits, clock=minutes())  # type: ignore[arg-type]
 
 
 def test_link_stores_the_credential_and_registers_the_connection_without_the_token() -> None:
@@ -137,3 +150,83 @@ def test_parse_tenant_rejects_what_cannot_name_a_tenant(claim: object) -> None:
 
 def test_parse_tenant_accepts_usual_subjects() -> None:
     assert parse_tenant("auth0|5f7c8ec7c33c6c004bbafe82") == "auth0|5f7c8ec7c33c6c004bbafe82"
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        errors.InvalidToken("no"),
+        errors.WrongRegion("no", "eu4"),
+        errors.TokenForbidden("no"),
+        errors.UnknownRegion("no"),
+    ],
+)
+def test_a_refused_token_spends_an_attempt_and_past_the_budget_sesame_is_not_asked(
+    refusal: errors.LinkError,
+) -> None:
+    sesame, budget = FakeSesame(error=refusal), FakeBudget(limit=2)
+    links = service(sesame, FakeVault(), FakeRegistry(), budget)
+    for _ in range(2):
+        with pytest.raises(type(refusal)):
+            links.link(link_request(canary.new_token()), "tenant-a")
+    with pytest.raises(errors.LinkAttemptsExhausted):
+        links.link(link_request(canary.new_token()), "tenant-a")
+    assert len(sesame.calls) == 2
+    assert budget.spent == {"tenant-a": 2}
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [
+        None,
+        errors.SesameUnavailable("down"),
+        errors.SesameTimeout("slow"),
+        errors.SesameRateLimited("busy", None),
+        errors.StorageUnavailable("later"),
+    ],
+)
+def test_a_success_or_a_transient_failure_gives_the_attempt_back(failure: errors.LinkError | None) -> None:
+    budget = FakeBudget(limit=1)
+    links = service(FakeSesame(error=failure), FakeVault(), FakeRegistry(), budget)
+    for _ in range(3):  # more than the budget: each attempt came back
+        if failure is None:
+            links.link(link_request(canary.new_token()), "tenant-a")
+            continue
+        with pytest.raises(type(failure)):
+            links.link(link_request(canary.new_token()), "tenant-a")
+    assert budget.spent == {"tenant-a": 0}
+
+
+def test_one_tenant_never_spends_another_tenants_budget() -> None:
+    budget = FakeBudget(limit=1)
+    links = service(FakeSesame(error=errors.InvalidToken("no")), FakeVault(), FakeRegistry(), budget)
+    with pytest.raises(errors.InvalidToken):
+        links.link(link_request(canary.new_token()), "tenant-a")
+    with pytest.raises(errors.InvalidToken):
+        links.link(link_request(canary.new_token()), "tenant-b")
+
+
+def test_an_unavailable_budget_lets_the_link_go_on() -> None:
+    budget = FakeBudget(limit=0, unavailable=True)
+    result = service(FakeSesame(), FakeVault(), FakeRegistry(), budget).link(
+        link_request(canary.new_token()), "tenant-a"
+    )
+    assert result.created
+
+
+def test_a_new_connection_beyond_the_cap_is_refused_and_nothing_stored_but_a_relink_is_not() -> None:
+    registry, vault, budget = FakeRegistry(), FakeVault(), FakeBudget()
+    first_company, second_company = DEFAULT_COMPANY, SesameCompany(id="c0ffee00-2", name="Other")
+    token = canary.new_token()
+    service(FakeSesame(answer=first_company), vault, registry, budget, max_connections=1).link(
+        link_request(token), "tenant-a"
+    )
+    beyond = service(FakeSesame(answer=second_company), vault, registry, budget, max_connections=1)
+    with pytest.raises(errors.ConnectionLimitReached):
+        beyond.link(link_request(canary.new_token()), "tenant-a")
+    assert len(vault.secrets) == 1
+    assert budget.spent == {"tenant-a": 1}, "one connection too many spends an attempt"
+    again = service(FakeSesame(answer=first_company), vault, registry, budget, max_connections=1)
+    assert again.link(link_request(canary.new_token()), "tenant-a").created is False
+    other_tenant = service(FakeSesame(answer=second_company), vault, registry, budget, max_connections=1)
+    assert other_tenant.link(link_request(canary.new_token()), "tenant-b").created
