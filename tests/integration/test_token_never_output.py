@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_no_outcome_writes_the_token_to_any_output() -> None:
+def test_no_outcome_of_any_function_writes_the_token_to_any_output_at_any_log_level() -> None:
     token = canary.new_token()
     child = subprocess.run(
         [sys.executable, "-m", "tests.support.link_everything"],
@@ -33,6 +33,8 @@ def test_no_outcome_writes_the_token_to_any_output() -> None:
     assert statuses == [201, 200, 422, 422, 400, 400, 400, 401, 503, 502, 502, 504, 502]
     batch = json.loads(output.split("batch ", 1)[1].splitlines()[0])
     assert batch == [{"itemIdentifier": "m-2"}]
+    checks = json.loads(output.split("checks ", 1)[1].splitlines()[0])
+    assert checks == [200, [], 2], "checked by route and by queue; the sweep queued both tenants"
     # Not vacuous: the handler logged and emitted metrics for these outcomes.
     for expected in (
         '"code":"sesame_unavailable","retryable":true',
@@ -41,6 +43,9 @@ def test_no_outcome_writes_the_token_to_any_output() -> None:
         '"outcome":"sesame_rate_limited"',
         '"SesameLatency"',
         '"code":"invalid_request"',
+        '"Connection checked"',
+        '"Sweep done"',
+        "DEBUG:botocore.endpoint:Sending http request",  # the root logger was at DEBUG
     ):
         assert expected in output
     assert token not in output, "the token was written to stdout or stderr"

@@ -1,9 +1,13 @@
 """Run by test_token_never_output.py in a child process whose every byte of output is kept:
-local backends, the real handler from template.yaml, and one request for each outcome."""
+local backends, the real handlers from template.yaml, one request for each outcome of a link,
+and every other function (check through both doors, sweep, provisioning). Logging as loud as a
+deployment can make it: the root logger at DEBUG (Lambda's runtime sets it to the function's
+level), AWS_LAMBDA_LOG_LEVEL and Powertools at DEBUG, POWERTOOLS_LOGGER_LOG_EVENT on."""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 
@@ -12,17 +16,38 @@ from local.stack.backends import LocalBackends, apply_environment, local_functio
 from local.stack.event_source import sqs_event_of
 from local.stack.gateway import http_api_event
 from local.stack.sesame_sim import Fault
-from local.template import load_handler
+from local.template import FunctionSpec, load_handler
+from sesame_link.core.domain import connection_id
 from tests.support.stack import ONE_SECOND_FOR_SESAME
+
+CANARY_COMPANY = "5d1b2c3a-0000-4000-8000-00000000c0de"
+
+
+LOUDEST = {
+    "AWS_LAMBDA_LOG_LEVEL": "DEBUG",
+    "POWERTOOLS_LOG_LEVEL": "DEBUG",
+    "POWERTOOLS_LOGGER_LOG_EVENT": "true",
+}
+# The emulators' own loggers: what moto and werkzeug print is the local stack's, not a function's.
+EMULATORS = ("moto", "werkzeug")
+
+
+def loudest(spec: FunctionSpec) -> FunctionSpec:
+    spec.environment.update(LOUDEST)
+    apply_environment(spec.environment)
+    return spec
 
 
 def main() -> None:
     token = os.environ.pop("CANARY_TOKEN")
+    logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     backends = start_local_backends()
-    spec = local_function_spec("LinkFunction", backends)
-    apply_environment(spec.environment)
+    for emulator in EMULATORS:
+        logging.getLogger(emulator).setLevel(logging.WARNING)
+    # Settings are read once per process: the sweep (in the same process) queues every connection.
+    spec = loudest(local_function_spec("LinkFunction", backends, {"HealthCheckMaxAgeHours": "0"}))
     handler = load_handler(spec)
-    backends.sesame.add_account(token, "eu1", "5d1b2c3a-0000-4000-8000-00000000c0de", "Canary SA")
+    backends.sesame.add_account(token, "eu1", CANARY_COMPANY, "Canary SA")
 
     def post(body: dict[str, object] | bytes, tenant: str | None = "tenant-canary") -> int:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -53,7 +78,28 @@ def main() -> None:
         statuses.append(post({"token": token, "region": "eu1"}))
     print("statuses", json.dumps(statuses), file=sys.stderr)
     print("batch", json.dumps(provision_batch(backends, token)), file=sys.stderr)
+    print(
+        "checks",
+        json.dumps(check_and_sweep(backends, connection_id("tenant-canary", CANARY_COMPANY))),
+        file=sys.stderr,
+    )
     backends.stop()
+
+
+def check_and_sweep(backends: LocalBackends, linked: str) -> list[object]:
+    """The check function reads the token back (GetSecretValue's answer holds it): through its
+    HTTP door and its queue door; then the sweep, which queues every connection."""
+    backends.sesame.set_fault("eu1", None)
+    spec = loudest(local_function_spec("CheckFunction", backends))
+    check = load_handler(spec)
+    event = http_api_event("POST", f"/connections/{linked}/check", {}, b"", {"sub": "tenant-canary"}, "::1")
+    event["pathParameters"] = {"connection_id": linked}
+    by_route = check(event, LocalLambdaContext(spec))["statusCode"]
+    queued = sqs_event_of([json.dumps({"tenant_id": "tenant-canary", "connection_id": linked})])
+    by_queue = check(queued, LocalLambdaContext(spec))["batchItemFailures"]
+    sweep_spec = loudest(local_function_spec("SweepFunction", backends))
+    swept = load_handler(sweep_spec)({}, LocalLambdaContext(sweep_spec))
+    return [by_route, by_queue, swept["queued"]]
 
 
 def provision_batch(backends: LocalBackends, token: str) -> list[dict[str, str]]:
@@ -61,7 +107,7 @@ def provision_batch(backends: LocalBackends, token: str) -> list[dict[str, str]]
     backends.sesame.set_fault("eu1", None)
     backends.sesame.add_account(token[::-1], "eu2", "5d1b2c3a-0000-4000-8000-00000000beef", "Busy SA")
     backends.sesame.set_fault("eu2", Fault(status=503))
-    spec = local_function_spec("ProvisioningFunction", backends)
+    spec = loudest(local_function_spec("ProvisioningFunction", backends))
     handler = load_handler(spec)
     details = [
         {"tenant_id": "tenant-batch", "token": token, "region": "eu1"},

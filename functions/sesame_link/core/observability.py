@@ -1,6 +1,7 @@
 """Logger and metrics shared by the handlers. The service name is distinctive on purpose:
 a name that is a substring of a library's logger name would silence that library."""
 
+import logging
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
@@ -11,6 +12,16 @@ NAMESPACE = "SesameLink"
 
 # A CORS preflight or an unknown route records nothing: that is not worth a warning per request.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+# Below INFO these libraries log what they send and receive: botocore every request's parameters
+# (CreateSecret's SecretString) and every response body (GetSecretValue's), Powertools the events
+# it routes. The runtime sets the root logger to the function's level, DEBUG included, so they are
+# held at INFO at least, whatever that level. (Every handler also passes log_event=False, so
+# POWERTOOLS_LOGGER_LOG_EVENT cannot log an event with its token or JWT.)
+CHATTY_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer", "requests", "aws_lambda_powertools")
+for _library in CHATTY_LIBRARIES:
+    _library_logger = logging.getLogger(_library)
+    _library_logger.setLevel(max(logging.INFO, _library_logger.getEffectiveLevel()))
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)

@@ -151,7 +151,7 @@ def _list_query() -> ListQuery:
         raise invalid_request(exc.errors(), "The query is not valid.") from None
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, log_event=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deadline.start(context, at_most_seconds=http_seconds())

@@ -60,7 +60,7 @@ def link_record(record: SQSRecord) -> str:
     return "linked" if result.created else "relinked"
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(log_event=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, str]:
     deadline.start(context)
