@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.support import canary
+from tests.support.stack import unsigned_jwt
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,10 +20,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_no_outcome_of_any_function_writes_the_token_to_any_output_at_any_log_level() -> None:
     token = canary.new_token()
+    jwt = unsigned_jwt({"sub": "tenant-canary", "jti": uuid.uuid4().hex})
     child = subprocess.run(
         [sys.executable, "-m", "tests.support.link_everything"],
         cwd=ROOT,
-        env={**os.environ, "CANARY_TOKEN": token, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}"},
+        env={
+            **os.environ,
+            "CANARY_TOKEN": token,
+            "CANARY_JWT": jwt,
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}",
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -49,5 +57,6 @@ def test_no_outcome_of_any_function_writes_the_token_to_any_output_at_any_log_le
     ):
         assert expected in output
     assert token not in output, "the token was written to stdout or stderr"
+    assert jwt.rsplit(".", 1)[0] not in output, "the product's JWT was written out"
     assert token[:16] not in output
     assert token[-16:] not in output

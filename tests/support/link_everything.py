@@ -28,6 +28,7 @@ LOUDEST = {
     "POWERTOOLS_LOG_LEVEL": "DEBUG",
     "POWERTOOLS_LOGGER_LOG_EVENT": "true",
 }
+headers: dict[str, str] = {}
 # The emulators' own loggers: what moto and werkzeug print is the local stack's, not a function's.
 EMULATORS = ("moto", "werkzeug")
 
@@ -40,6 +41,7 @@ def loudest(spec: FunctionSpec) -> FunctionSpec:
 
 def main() -> None:
     token = os.environ.pop("CANARY_TOKEN")
+    headers["authorization"] = f"Bearer {os.environ.pop('CANARY_JWT')}"  # as API Gateway passes it on
     logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     backends = start_local_backends()
     for emulator in EMULATORS:
@@ -53,7 +55,7 @@ def main() -> None:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         claims = {"sub": tenant} if tenant else None
         event = http_api_event(
-            "POST", "/connections", {"content-type": "application/json"}, raw, claims, "::1"
+            "POST", "/connections", {"content-type": "application/json", **headers}, raw, claims, "::1"
         )
         return int(handler(event, LocalLambdaContext(spec, ONE_SECOND_FOR_SESAME))["statusCode"])
 
@@ -92,7 +94,9 @@ def check_and_sweep(backends: LocalBackends, linked: str) -> list[object]:
     backends.sesame.set_fault("eu1", None)
     spec = loudest(local_function_spec("CheckFunction", backends))
     check = load_handler(spec)
-    event = http_api_event("POST", f"/connections/{linked}/check", {}, b"", {"sub": "tenant-canary"}, "::1")
+    event = http_api_event(
+        "POST", f"/connections/{linked}/check", headers, b"", {"sub": "tenant-canary"}, "::1"
+    )
     event["pathParameters"] = {"connection_id": linked}
     by_route = check(event, LocalLambdaContext(spec))["statusCode"]
     queued = sqs_event_of([json.dumps({"tenant_id": "tenant-canary", "connection_id": linked})])
