@@ -4,7 +4,12 @@ HttpApi events, then the $default route), and serves the connect page at `/`.
 
 The JWT authorizer is emulated for development only: a Bearer JWT's claims are read WITHOUT
 checking its signature; with no JWT, `default_claims` stand in (or the request gets API
-Gateway's own 401). Never expose this server beyond loopback.
+Gateway's own 401); a route's scopes are required as API Gateway requires them (403). With
+`trust_jwts=False` (make run LIVE=1, real AWS behind it) every JWT is ignored and only
+`default_claims` name the tenant, so no page can pick the tenant of a request. It answers only a
+loopback Host with its own port (no DNS rebinding) and takes only JSON bodies (a cross-site form
+or `text/plain` post, which a browser sends without a preflight, is refused). Never expose this
+server beyond loopback.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ class Route:
     key: str  # API Gateway's route key: "POST /connections/{connection_id}/check" or "$default"
     function: str  # the logical id of the function it invokes
     authorized: bool = True  # through the API's default (JWT) authorizer; False: `Authorizer: NONE`
+    scopes: tuple[str, ...] = ()  # the JWT must carry one of them, when there are any
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path parameters when the route takes this request, else None."""
@@ -52,15 +58,42 @@ class Route:
 
 def api_routes(template: Mapping[str, Any] | None = None) -> list[Route]:
     """The HttpApi routes of template.yaml, the $default one last (API Gateway tries it last)."""
+    document = template or load_template()
     routes = []
-    for logical_id, resource in (template or load_template())["Resources"].items():
+    for logical_id, resource in document["Resources"].items():
         for event in resource.get("Properties", {}).get("Events", {}).values():
             if event["Type"] == "HttpApi":
                 method, path = event["Properties"].get("Method"), event["Properties"].get("Path")
-                authorizer = event["Properties"].get("Auth", {}).get("Authorizer")
+                auth = event["Properties"].get("Auth", {})
+                scopes = tuple(_default_of(document, scope) for scope in auth.get("AuthorizationScopes", []))
                 key = f"{method} {path}" if method else DEFAULT_ROUTE
-                routes.append(Route(key, logical_id, authorized=authorizer != "NONE"))
+                routes.append(Route(key, logical_id, auth.get("Authorizer") != "NONE", scopes))
     return sorted(routes, key=lambda route: route.key == DEFAULT_ROUTE)
+
+
+def all_scopes(routes: list[Route]) -> str:
+    """A `scope` claim that every route accepts (make run's stand-in user)."""
+    return " ".join(sorted({scope for route in routes for scope in route.scopes}))
+
+
+def _default_of(document: Mapping[str, Any], value: Any) -> str:
+    """A scope as written, or the default of the parameter it refers to."""
+    if isinstance(value, dict) and "Ref" in value:
+        return str(document["Parameters"][value["Ref"]]["Default"])
+    return str(value)
+
+
+def has_scope(claims: Mapping[str, Any], scopes: tuple[str, ...]) -> bool:
+    """As API Gateway's JWT authorizer: the `scope` (space separated) or `scp` claim holds at least
+    one of the route's scopes (HTTP API developer guide, "Controlling access to HTTP APIs with JWT
+    authorizers")."""
+    granted: set[str] = set()
+    for claim in (claims.get("scope"), claims.get("scp")):
+        if isinstance(claim, str):
+            granted.update(claim.split())
+        elif isinstance(claim, list):
+            granted.update(str(scope) for scope in claim)
+    return not scopes or bool(granted.intersection(scopes))
 
 
 def route_for(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]]:
@@ -82,6 +115,7 @@ class LocalGateway:
         serve_page: bool = False,
         *,
         template: Mapping[str, Any] | None = None,
+        trust_jwts: bool = True,
     ) -> None:
         """`functions` runs each function (by logical id) on an event (local/stack/environments.py); it
         may be set after the port is bound. `serve_page` serves the connect page at `/`. `template`:
@@ -90,6 +124,7 @@ class LocalGateway:
         self.routes = api_routes(template)
         self.default_claims = default_claims
         self.serve_page = serve_page
+        self.trust_jwts = trust_jwts
         self._server = LoopbackServer((host, port), _request_handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -115,6 +150,15 @@ class LocalGateway:
 
     def route(self, method: str, path: str) -> tuple[Route, dict[str, str]]:
         return route_for(self.routes, method, path)
+
+    def serves_host(self, host: str | None) -> bool:
+        """Only this server's own loopback names: a page on another site whose name resolves to
+        127.0.0.1 (DNS rebinding) sends its own name in Host."""
+        return host in {f"{name}:{self.port}" for name in ("127.0.0.1", "localhost", "[::1]")}
+
+    def claims(self, authorization: str | None) -> dict[str, Any] | None:
+        claims = jwt_claims(authorization) if self.trust_jwts else None
+        return claims or self.default_claims
 
 
 def http_api_event(  # noqa: PLR0917 - one argument per part of the request
@@ -194,6 +238,10 @@ def _query_parameters(query: str) -> dict[str, str]:
     return {name: ",".join(values) for name, values in parameters.items()}
 
 
+def _is_json(content_type: str) -> bool:
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
 def _is_text(content_type: str, body: bytes) -> bool:
     if not (content_type.startswith(("text/", "application/json")) or not content_type):
         return False
@@ -213,6 +261,9 @@ def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
             raise AttributeError(name)
 
         def _proxy(self) -> None:
+            if not gateway.serves_host(self.headers.get("Host")):
+                self._send(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
+                return
             page = page_file(urlsplit(self.path).path, gateway.port) if gateway.serve_page else None
             if page and self.command == "GET":
                 self._send(200, {"content-type": page[0], "cache-control": "no-store"}, page[1])
@@ -224,14 +275,21 @@ def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             body = self.rfile.read(length) if length else b""
+            if body and not _is_json(self.headers.get("Content-Type", "")):
+                message = b'{"message":"Unsupported Media Type"}'
+                self._send(415, {"content-type": "application/json"}, message)
+                return
             route, parameters = gateway.route(self.command, urlsplit(self.path).path)
             # As API Gateway does: the route is chosen first, then its authorizer runs, whatever
             # the method. A CORS preflight carries no Authorization header, so it passes only a
             # route without authorizer (HTTP API developer guide, "Configuring CORS for an HTTP
             # API with a $default route and an authorizer").
-            claims = jwt_claims(self.headers.get("Authorization")) or gateway.default_claims
-            if claims is None and route.authorized:
+            claims = gateway.claims(self.headers.get("Authorization"))
+            if route.authorized and claims is None:
                 self._send(401, {"content-type": "application/json"}, b'{"message":"Unauthorized"}')
+                return
+            if route.authorized and claims is not None and not has_scope(claims, route.scopes):
+                self._send(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
                 return
             event = http_api_event(
                 self.command,

@@ -25,7 +25,7 @@ from local.stack.backends import (
     start_local_backends,
 )
 from local.stack.environments import Environments, InProcessEnvironment, ProcessEnvironments
-from local.stack.gateway import LocalGateway
+from local.stack.gateway import LocalGateway, all_scopes, api_routes
 from local.stack.live import deployed_stand_ins
 from local.template import FunctionSpec, function_spec, load_handler
 
@@ -33,7 +33,15 @@ from local.template import FunctionSpec, function_spec, load_handler
 def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop as on Ctrl-C: clean up
     arguments = _arguments()
-    gateway = LocalGateway(default_claims={"sub": arguments.tenant}, port=arguments.port, serve_page=True)
+    routes = api_routes()
+    # The stand-in user: the tenant of --tenant, with every scope the routes require. With LIVE=1
+    # (real AWS, real Sesame behind) no JWT is trusted: the tenant is --tenant's, whatever is sent.
+    gateway = LocalGateway(
+        default_claims={"sub": arguments.tenant, "scope": all_scopes(routes)},
+        port=arguments.port,
+        serve_page=True,
+        trust_jwts=not arguments.live,
+    )
     # The connect page at / is the frontend: its origin is the one CORS allows.
     page_origin = {"FrontendOrigin": gateway.url}
     functions = sorted({route.function for route in gateway.routes})
@@ -100,6 +108,8 @@ def _live_specs(arguments: argparse.Namespace, functions: list[str], parameters:
     for spec in specs:
         spec.environment["AWS_PROFILE"] = arguments.profile
     banner = f"""sesame-link is running on {{url}} against REAL AWS and REAL Sesame.
+  WARNING: every request is the tenant {arguments.tenant!r} (JWTs are ignored): anything that can
+  reach this port links and unlinks as that tenant. Keep it on this machine, stop it when done.
   AWS profile: {arguments.profile}, stack {arguments.stack}
   secrets are written under {specs[0].environment["SECRET_PREFIX"]}/ with key {stand_ins["LinkKey.Arn"]}
 """

@@ -22,7 +22,7 @@ from local.template import FunctionSpec
 from tests.integration.test_provisioning import submitted
 from tests.support import canary
 from tests.support.child_invoke import invoke_in_child
-from tests.support.stack import Account, Answer, assert_problem, unsigned_jwt
+from tests.support.stack import Account, Answer, assert_problem, user_jwt
 
 pytestmark = pytest.mark.integration
 Api = Callable[..., Answer]
@@ -190,7 +190,7 @@ def test_32_simultaneous_bad_attempts_of_one_tenant_reach_sesame_at_most_the_bud
         return requests.post(
             f"{gateway_of_four.url}/connections",
             json={"token": canary.new_token(), "region": "eu1"},
-            headers={"Authorization": f"Bearer {unsigned_jwt({'sub': tenant})}"},
+            headers={"Authorization": f"Bearer {user_jwt(tenant)}"},
             timeout=60,
         ).status_code
 

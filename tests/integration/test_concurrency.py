@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from local.stack.backends import DEMO_ACCOUNTS, local_client
-from tests.support.stack import SECRET_PREFIX, local_run, unsigned_jwt
+from tests.support.stack import SECRET_PREFIX, local_run, user_jwt
 
 pytestmark = pytest.mark.integration
 SIMULTANEOUS = 32
@@ -32,7 +32,7 @@ def link_all_at_once(url: str, tenants: list[str]) -> list[requests.Response]:
         return requests.post(
             f"{url}/connections",
             json={"token": token, "region": region},
-            headers={"Authorization": f"Bearer {unsigned_jwt({'sub': tenant})}"},
+            headers={"Authorization": f"Bearer {user_jwt(tenant)}"},
             timeout=60,
         )
 

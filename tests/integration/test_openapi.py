@@ -14,7 +14,7 @@ import schemathesis
 from schemathesis.checks import positive_data_acceptance
 
 from local.stack.gateway import LocalGateway
-from tests.support.stack import unsigned_jwt
+from tests.support.stack import user_jwt
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ class UnsignedJwt:
     """A JWT the local gateway reads (it does not check signatures) naming a tenant."""
 
     def get(self, case: schemathesis.Case, context: schemathesis.AuthContext) -> str:
-        return unsigned_jwt({"sub": "api-fuzz"})
+        return user_jwt("api-fuzz")
 
     def set(self, case: schemathesis.Case, data: str, context: schemathesis.AuthContext) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}

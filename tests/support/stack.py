@@ -212,6 +212,15 @@ def current_token(backends: LocalBackends, tenant: str) -> str:
     return str(json.loads(current["SecretString"])["token"])
 
 
+# The scopes template.yaml's routes require by default (ReadScope, WriteScope).
+USER_SCOPES = "sesame-link/connections.read sesame-link/connections.write"
+
+
+def user_jwt(tenant: str, scope: str = USER_SCOPES) -> str:
+    """A product user's access token, as the local gateway reads it (unsigned)."""
+    return unsigned_jwt({"sub": tenant, "scope": scope})
+
+
 def unsigned_jwt(claims: dict[str, object]) -> str:
     def part(document: dict[str, object]) -> str:
         return base64.urlsafe_b64encode(json.dumps(document).encode()).rstrip(b"=").decode()

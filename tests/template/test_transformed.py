@@ -161,7 +161,29 @@ def test_every_route_but_the_preflight_requires_the_jwt_authorizer(transformed: 
     preflight = secured.pop(("/{proxy+}", "options"))
     assert preflight in (None, [], [{"NONE": []}])
     assert secured, "the API has routes"
-    assert all(security == [{"OidcJwt": []}] for security in secured.values()), secured
+    assert all(list(security[0]) == ["OidcJwt"] and len(security) == 1 for security in secured.values())
+
+
+def test_every_connections_route_requires_its_scope(transformed: dict[str, Any]) -> None:
+    """HTTP API developer guide, "Controlling access to HTTP APIs with JWT authorizers": with
+    authorization scopes on a route, API Gateway lets a token through only if its `scope` (or
+    `scp`) claim has at least one of them; without, any token of the issuer and audience passes,
+    ID tokens and other apps' tokens included. Only the $default route (404/405 problems) has none."""
+    template = resolved(transformed)
+    scopes = {
+        key: template.resolve(operation["security"][0]["OidcJwt"])
+        for key, operation in routes(transformed).items()
+        if key != ("/{proxy+}", "options")
+    }
+    read, write = ["sesame-link/connections.read"], ["sesame-link/connections.write"]
+    assert scopes == {
+        ("/connections", "get"): read,
+        ("/connections/{connection_id}", "get"): read,
+        ("/connections", "post"): write,
+        ("/connections/{connection_id}", "delete"): write,
+        ("/connections/{connection_id}/check", "post"): write,
+        ("$default", "x-amazon-apigateway-any-method"): [],
+    }
 
 
 # --- Generated roles -----------------------------------------------------------------------
