@@ -23,6 +23,7 @@ IMPORT_ONLY = {
     "MacKey.Arn": "arn:aws:kms:eu-west-1:123456789012:key/openapi-mac",
     "ConnectionsTable": "openapi",
     "LinkAttemptsTable": "openapi-attempts",
+    "CheckFunctionRole.Arn": "arn:aws:iam::123456789012:role/openapi-check",
     "CheckQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/openapi-check",
     "SweepQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/openapi-sweep",
 }

@@ -154,6 +154,10 @@ def _create_stack_resources(backends: LocalBackends) -> None:
     order; each one's references (`X`, `X.Arn`, ...) become stand-ins for what follows."""
     template = Template(backends.resources, backends.parameters)  # sees the stand-ins as they come
     backends.resources.update(PSEUDO_PARAMETERS)
+    for logical_id in template.resources("AWS::Serverless::Function"):
+        # The execution role SAM generates for each function (named in secrets' resource policies).
+        role = f"{logical_id}Role"
+        backends.resources[f"{role}.Arn"] = f"arn:aws:iam::{LOCAL_ACCOUNT}:role/{LOCAL_STACK}-{role}"
     for logical_id in template.resources("AWS::KMS::Key"):
         _create_key(backends, template, logical_id)
     for logical_id in template.resources("AWS::DynamoDB::Table"):

@@ -404,3 +404,32 @@ def test_an_unlink_whose_secret_deletion_gets_no_answer_is_503_and_keeps_the_con
     inject_aws_error(transport_error, "secrets-manager.DeleteSecret")
     assert_problem(api("DELETE", f"/connections/{cid}", tenant), 503, "storage_unavailable", retryable=True)
     assert api("GET", f"/connections/{cid}", tenant).status == 200
+
+
+def test_a_stored_token_can_be_read_by_the_check_function_only(
+    api: Api, new_account: NewAccount, backends: LocalBackends, tenant: str
+) -> None:
+    """Each secret's resource policy (Secrets Manager user guide, "Resource-based policies"): an
+    explicit deny of GetSecretValue to every principal but the check function's role wins over
+    any identity policy of the account (the key policy delegates to IAM). The emulator enforces
+    no policy: the deny is evaluated here, as IAM evaluates ArnNotEquals on aws:PrincipalArn."""
+    link(api, new_account(), tenant)
+    [secret] = secrets_of(backends, tenant_key(tenant))
+    policy = json.loads(
+        backends.client("secretsmanager").get_resource_policy(SecretId=secret["ARN"])["ResourcePolicy"]
+    )
+    [statement] = policy["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        "*",
+        "secretsmanager:GetSecretValue",
+    )
+    readers = statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+
+    def denied(principal: str) -> bool:
+        return principal not in readers
+
+    role = "arn:aws:iam::123456789012:role/sesame-link-local-{}"
+    assert not denied(backends.resources["CheckFunctionRole.Arn"])
+    assert denied(role.format("LinkFunctionRole")), "the link function writes tokens, never reads them"
+    assert denied("arn:aws:iam::123456789012:role/Admin")

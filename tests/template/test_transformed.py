@@ -289,3 +289,18 @@ def test_sqs_decrypts_only_for_the_queues_a_function_uses(transformed: dict[str,
         assert not allows(
             statements, "kms:Decrypt", key, {**via_sqs, "kms:EncryptionContext:aws:sqs:arn": FOREIGN_QUEUE}
         )
+
+
+def test_only_the_check_function_and_the_break_glass_role_may_read_stored_tokens(
+    transformed: dict[str, Any],
+) -> None:
+    """The functions that store tokens name who may read them in each secret's resource policy:
+    the role SAM generates for the check function, and BreakGlassRoleArn when it is set."""
+    check_role = {"Fn::GetAtt": ["CheckFunctionRole", "Arn"]}
+    assert transformed["Resources"]["CheckFunctionRole"]["Type"] == "AWS::IAM::Role"
+    for function in ("LinkFunction", "ProvisioningFunction"):
+        variables = transformed["Resources"][function]["Properties"]["Environment"]["Variables"]
+        condition, with_break_glass, without = variables["SECRET_READER_ARNS"]["Fn::If"]
+        assert condition == "HasBreakGlassRole"
+        assert without == check_role
+        assert with_break_glass == {"Fn::Join": [",", [check_role, {"Ref": "BreakGlassRoleArn"}]]}

@@ -28,13 +28,20 @@ _CREATE_CONFLICTS = frozenset({"ResourceExistsException", "InvalidRequestExcepti
 
 
 class SecretsManagerVault:
-    def __init__(
-        self, client: SecretsManagerClient, kms_key_id: str, prefix: str, keyed_hash: Sealer
+    def __init__(  # noqa: PLR0913 - the client, the key, the prefix, the hash and the readers
+        self,
+        client: SecretsManagerClient,
+        kms_key_id: str,
+        prefix: str,
+        keyed_hash: Sealer,
+        readers: tuple[str, ...],
     ) -> None:
+        """`readers`: the only principals (role ARNs) that may read a stored token."""
         self._client = client
         self._kms_key_id = kms_key_id
         self._prefix = prefix
         self._keyed_hash = keyed_hash
+        self._policy = json.dumps(reader_policy(readers))
 
     def secret_name(self, tenant: str, company_id: str) -> str:
         return f"{self._prefix}/{tenant_key(tenant)}/sesame/{company_id}"
@@ -47,19 +54,27 @@ class SecretsManagerVault:
         value = _secret_value(credential)
         version = self._keyed_hash.digest("secret-version", value).hex()
         try:
-            secret = self._describe(name)
-            if secret is None:
-                try:
-                    return self._create(name, value, version, credential)
-                except ClientError as exc:
-                    if error_code(exc) not in _CREATE_CONFLICTS:
-                        raise
-                secret = self._describe(name)
-            if secret is None:
-                raise errors.StorageUnavailable("The secret is being deleted; try again shortly.")
-            return self._update(secret, value, version)
+            stored = self._store(name, value, version, credential)
+            # Every time, not only on create: it also guards a secret stored before the policy was.
+            self._client.put_resource_policy(
+                SecretId=stored.arn, ResourcePolicy=self._policy, BlockPublicPolicy=True
+            )
         except (ClientError, BotoCoreError) as exc:
             raise storage_error(exc) from None
+        return stored
+
+    def _store(self, name: str, value: str, version: str, credential: Credential) -> StoredSecret:
+        secret = self._describe(name)
+        if secret is None:
+            try:
+                return self._create(name, value, version, credential)
+            except ClientError as exc:
+                if error_code(exc) not in _CREATE_CONFLICTS:
+                    raise
+            secret = self._describe(name)
+        if secret is None:
+            raise errors.StorageUnavailable("The secret is being deleted; try again shortly.")
+        return self._update(secret, value, version)
 
     def schedule_deletion(self, secret_arn: str, recovery_days: int) -> None:
         """Delete after `recovery_days` (7-30), or at once without recovery (0). A secret already
@@ -159,6 +174,25 @@ class SecretsManagerReader:
             )
         except (KeyError, TypeError, ValueError):
             raise errors.StorageFailed("The stored credential is not in the expected shape.") from None
+
+
+def reader_policy(readers: tuple[str, ...]) -> dict[str, object]:
+    """The secret's resource policy: nobody reads the token but `readers`, whatever their IAM
+    policies allow (an explicit deny wins; Secrets Manager user guide, "Resource-based policies").
+    A deny to every principal is not public, so BlockPublicPolicy accepts it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "OnlyTheCheckFunctionReadsTheToken",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": list(readers)}},
+            }
+        ],
+    }
 
 
 def _is_key(described: str | None, key_arn: str) -> bool:

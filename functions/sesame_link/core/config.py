@@ -33,6 +33,7 @@ class Settings:
     max_connections_per_tenant: int
     check_cooldown_seconds: int
     probe_regions: tuple[str, ...]
+    secret_readers: tuple[str, ...]  # role ARNs: the check function's, and a break-glass role's
 
     def require(self, *names: str) -> None:
         missing = [name for name in names if not getattr(self, name)]
@@ -71,6 +72,7 @@ def load_settings() -> Settings:
         max_connections_per_tenant=_positive("MAX_CONNECTIONS_PER_TENANT", 20),
         check_cooldown_seconds=_whole("CHECK_COOLDOWN_SECONDS", 60),
         probe_regions=_regions("PROBE_REGIONS", "eu1,eu4"),
+        secret_readers=tuple(arn for arn in os.environ.get("SECRET_READER_ARNS", "").split(",") if arn),
     )
 
 

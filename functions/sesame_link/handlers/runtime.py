@@ -70,8 +70,14 @@ def keyed_hash() -> KeyedHash:
 
 @cache
 def vault() -> SecretsManagerVault:
-    settings.require("kms_key_id", "secret_prefix")
-    return SecretsManagerVault(secrets_client(), settings.kms_key_id, settings.secret_prefix, keyed_hash())
+    settings.require("kms_key_id", "secret_prefix", "secret_readers")
+    return SecretsManagerVault(
+        secrets_client(),
+        settings.kms_key_id,
+        settings.secret_prefix,
+        keyed_hash(),
+        settings.secret_readers,
+    )
 
 
 @cache

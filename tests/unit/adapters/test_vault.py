@@ -29,6 +29,7 @@ VALUE = json.dumps(
 )
 VERSION = FakeSealer().digest("secret-version", VALUE).hex()
 OLDER, NEWER = "0" * 64, "f" * 64  # other versions' ids
+CHECK_ROLE = "arn:aws:iam::123456789012:role/sesame-link-prod-CheckFunctionRole-AbC"
 
 
 @pytest.fixture
@@ -41,7 +42,7 @@ def client() -> Any:
 @pytest.fixture
 def stubbed(client: Any) -> Iterator[tuple[SecretsManagerVault, Stubber]]:
     with Stubber(client) as stubber:
-        yield SecretsManagerVault(client, KEY, "sl", FakeSealer()), stubber
+        yield SecretsManagerVault(client, KEY, "sl", FakeSealer(), (CHECK_ROLE,)), stubber
         stubber.assert_no_pending_responses()
 
 
@@ -79,6 +80,55 @@ def expect_put(stubber: Stubber, stages: list[str]) -> None:
     )
 
 
+def expect_policy(stubber: Stubber) -> None:
+    stubber.add_response(
+        "put_resource_policy",
+        {"ARN": ARN, "Name": NAME},
+        {"SecretId": ARN, "ResourcePolicy": ANY, "BlockPublicPolicy": True},
+    )
+
+
+def test_every_stored_secret_denies_reading_its_token_to_all_but_the_readers(
+    stubbed: tuple[SecretsManagerVault, Stubber],
+) -> None:
+    """Secrets Manager user guide, "Resource-based policies" and "Policy evaluation": an explicit
+    deny in the resource policy wins over any identity policy of the account, so a principal with
+    secretsmanager:* (and kms:Decrypt) still cannot read the token."""
+    vault, stubber = stubbed
+    expect_no_secret(stubber)
+    expect_create(stubber)
+    written: list[dict[str, Any]] = []
+    stubber.add_response(
+        "put_resource_policy",
+        {"ARN": ARN, "Name": NAME},
+        {"SecretId": ARN, "ResourcePolicy": ANY, "BlockPublicPolicy": True},
+    )
+    vault._client.meta.events.register(  # type: ignore[attr-defined]
+        "before-parameter-build.secrets-manager.PutResourcePolicy",
+        lambda params, **_: written.append(json.loads(params["ResourcePolicy"])),
+    )
+    vault.store(CREDENTIAL)
+    [policy] = written
+    [statement] = policy["Statement"]
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == (
+        "Deny",
+        "*",
+        "secretsmanager:GetSecretValue",
+    )
+    assert statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [CHECK_ROLE]}}
+
+
+def test_a_secret_whose_policy_cannot_be_written_fails_the_link_retryably(
+    stubbed: tuple[SecretsManagerVault, Stubber],
+) -> None:
+    vault, stubber = stubbed
+    expect_no_secret(stubber)
+    expect_create(stubber)
+    stubber.add_client_error("put_resource_policy", "ThrottlingException")
+    with pytest.raises(errors.StorageUnavailable):
+        vault.store(CREDENTIAL)
+
+
 def test_the_version_id_is_a_keyed_hash_of_the_value_never_the_token() -> None:
     assert len(VERSION) == 64
     assert TOKEN not in VERSION
@@ -89,6 +139,7 @@ def test_first_link_creates_the_secret_under_the_key(stubbed: tuple[SecretsManag
     vault, stubber = stubbed
     expect_no_secret(stubber)
     expect_create(stubber)
+    expect_policy(stubber)
     stored = vault.store(CREDENTIAL)
     assert (stored.arn, stored.changed) == (ARN, True)
 
@@ -99,6 +150,7 @@ def test_the_same_value_again_writes_nothing(stubbed: tuple[SecretsManagerVault,
     DescribeSecret, KmsKeyId): both are this stack's key."""
     vault, stubber = stubbed
     expect_describe(stubber, key=key, VersionIdsToStages={VERSION: ["AWSCURRENT"], OLDER: ["AWSPREVIOUS"]})
+    expect_policy(stubber)
     stored = vault.store(CREDENTIAL)  # no put is stubbed: one would fail the test
     assert (stored.arn, stored.changed) == (ARN, False)
 
@@ -107,6 +159,7 @@ def test_another_value_becomes_a_new_current_version(stubbed: tuple[SecretsManag
     vault, stubber = stubbed
     expect_describe(stubber, VersionIdsToStages={OLDER: ["AWSCURRENT"]})
     expect_put(stubber, ["AWSCURRENT"])
+    expect_policy(stubber)
     assert vault.store(CREDENTIAL).changed is True
 
 
@@ -127,6 +180,7 @@ def test_an_earlier_value_again_is_made_current_explicitly(
             "RemoveFromVersionId": NEWER,
         },
     )
+    expect_policy(stubber)
     assert vault.store(CREDENTIAL).changed is True
 
 
@@ -152,6 +206,7 @@ def test_a_secret_scheduled_for_deletion_is_restored_then_written(
     expect_describe(stubber, DeletedDate="2026-11-27T00:00:00Z", VersionIdsToStages={OLDER: ["AWSCURRENT"]})
     stubber.add_response("restore_secret", {"ARN": ARN}, {"SecretId": NAME})
     expect_put(stubber, ["AWSCURRENT"])
+    expect_policy(stubber)
     assert vault.store(CREDENTIAL).changed is True
 
 
@@ -164,6 +219,7 @@ def test_a_name_a_racing_link_took_is_updated_instead(
     expect_create(stubber, conflict)
     expect_describe(stubber, VersionIdsToStages={OLDER: ["AWSCURRENT"]})
     expect_put(stubber, ["AWSCURRENT"])
+    expect_policy(stubber)
     assert vault.store(CREDENTIAL).changed is True
 
 
