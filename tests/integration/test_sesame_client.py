@@ -69,6 +69,23 @@ def test_a_good_token_names_its_company_with_one_request(sim: SesameSimulator, c
     assert [(seen.region, seen.status) for seen in sim.seen()] == [("eu1", 200)]
 
 
+@pytest.mark.parametrize(
+    ("sent", "kept"),
+    [
+        ("Acme\u202e SL", "Acme SL"),  # a right-to-left override
+        ("\u2066Acme\u2069 Iberia", "Acme Iberia"),  # an isolate
+        ("Acme\x1b[31m\n Iberia\u2028", "Acme[31m Iberia"),  # a terminal escape, line breaks
+        ("A\u200bcme\ufeff", "Acme"),  # zero-width characters
+        ("Café Ñandú 株式会社", "Café Ñandú 株式会社"),
+    ],
+)
+def test_a_company_name_loses_control_and_bidirectional_characters(
+    sim: SesameSimulator, client: SesameClient, sent: str, kept: str
+) -> None:
+    token, _ = account(sim, name=sent)
+    assert client.check(token, "eu1", soon()).name == kept
+
+
 def test_a_rejected_token_is_probed_once_in_each_other_known_region(
     sim: SesameSimulator, client: SesameClient
 ) -> None:

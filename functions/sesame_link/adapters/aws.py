@@ -83,13 +83,18 @@ def error_code(exc: ClientError) -> str:
 
 def storage_error(exc: ClientError | BotoCoreError) -> errors.LinkError:
     """An AWS failure as the service's error: retryable (throttled, unavailable, no answer, too slow
-    for the time left) or not (refused: access denied, key disabled, ...). Never its message."""
+    for the time left) or not (refused: access denied, key disabled, ...). Never its message nor
+    its code: an answer must not tell a caller how the account's IAM or keys are set up."""
     if isinstance(exc, ClientError):
         if error_code(exc) in RETRYABLE_CODES:
             return errors.StorageUnavailable("Credential storage is unavailable; try again shortly.")
-        return errors.StorageFailed(f"Credential storage refused the request ({error_code(exc)}).")
+        refused = errors.StorageFailed("Credential storage refused the request.")
+        refused.cause = error_code(exc)
+        return refused
     # No answer: a read timeout or a dropped connection (HTTPClientError), no connection at all
     # (EndpointConnectionError, ConnectTimeoutError), or no time left for another attempt.
     if isinstance(exc, HTTPClientError | AwsConnectionError | NoTimeLeft):
         return errors.StorageUnavailable("Credential storage did not answer in time; try again shortly.")
-    return errors.StorageFailed(f"Credential storage could not be called ({type(exc).__name__}).")
+    uncalled = errors.StorageFailed("Credential storage could not be called.")
+    uncalled.cause = type(exc).__name__
+    return uncalled

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ CONNECT_TIMEOUT_SECONDS = 3.05
 # Identity: the body is read raw, under the size cap, so it must not arrive compressed.
 _HEADERS = {"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": "sesame-link/1"}
 _COMPANY_ID_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+_NOT_DISPLAYABLE = frozenset({"Cc", "Cf", "Co", "Cs", "Zl", "Zp"})
 # getaddrinfo's definite "no such name": anything else (EAI_AGAIN, EAI_FAIL, ...) may pass.
 _NO_SUCH_NAME = frozenset(
     code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
@@ -181,7 +183,14 @@ def _parse_company(body: bytes) -> SesameCompany:
         raise errors.SesameUnavailable("Sesame's answer is not the documented shape.") from None
     if not _is_company_id(company_id) or not isinstance(name, str):
         raise errors.SesameUnavailable("Sesame's answer is not the documented shape.")
-    return SesameCompany(id=company_id, name=name[:256])
+    return SesameCompany(id=company_id, name=displayable(name)[:256])
+
+
+def displayable(text: str) -> str:
+    """Sesame's text without control, format (bidirectional overrides and isolates, zero-width
+    characters), private-use or surrogate characters, nor line or paragraph separators: a company
+    name must not reorder or hide what a page or a log line shows around it."""
+    return "".join(char for char in text if unicodedata.category(char) not in _NOT_DISPLAYABLE).strip()
 
 
 def _is_company_id(value: object) -> bool:

@@ -28,7 +28,7 @@ _CREATE_CONFLICTS = frozenset({"ResourceExistsException", "InvalidRequestExcepti
 
 
 class SecretsManagerVault:
-    def __init__(  # noqa: PLR0913 - the client, the key, the prefix, the hash and the readers
+    def __init__(
         self,
         client: SecretsManagerClient,
         kms_key_id: str,

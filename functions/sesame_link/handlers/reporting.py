@@ -39,7 +39,8 @@ def report_failed(
     record_outcome(exc.code)
     outcomes.failed(tenant, region, exc, request_id)
     logger.warning(
-        "Link failed", extra={"code": exc.code, "retryable": exc.retryable, "request_id": request_id}
+        "Link failed",
+        extra={"code": exc.code, "retryable": exc.retryable, "cause": exc.cause, "request_id": request_id},
     )
 
 
