@@ -104,9 +104,11 @@ def handler_link() -> Callable[[str], int]:
 
 
 def floor_link() -> Callable[[str], int]:
-    """The physical floor: the same I/O as a link, with only json, hmac, boto3 and requests: the
-    Sesame check; once per process the keyed hash's root key; the secret (looked up, then
-    created, its version named by the keyed hash); the registry entry."""
+    """The physical floor: the same I/O as a link, with only json, hmac, boto3 and requests: an
+    attempt reserved from the tenant's budget; the Sesame check; the tenant's connections counted
+    against the cap; once per process the keyed hash's root key; the secret (looked up, then
+    created, its version named by the keyed hash, its resource policy written); the registry
+    entry; the attempt given back."""
     import hashlib  # noqa: PLC0415
     import hmac  # noqa: PLC0415
 
@@ -116,14 +118,26 @@ def floor_link() -> Callable[[str], int]:
     session = requests.Session()
     secrets, kms, dynamodb = (boto3.client(service) for service in ("secretsmanager", "kms", "dynamodb"))
     url = os.environ["SESAME_API_URL"].format(region="eu1") + "/core/v3/info"
-    key, prefix, table = (
+    key, prefix, table, attempts = (
         os.environ["KMS_KEY_ID"],
         os.environ["SECRET_PREFIX"],
         os.environ["CONNECTIONS_TABLE"],
+        os.environ["ATTEMPTS_TABLE"],
     )
+    reader_policy = json.dumps({"Statement": [{"Effect": "Deny", "Principal": "*"}]})
     root: list[bytes] = []
 
+    def budget(tenant: str, change: str, condition: str, bound: str) -> None:
+        dynamodb.update_item(
+            TableName=attempts,
+            Key={"window": {"S": f"link#{int(time.time()) // 86400}#{tenant}"}},
+            UpdateExpression="ADD day_attempts :change, q0 :change",
+            ConditionExpression=condition,
+            ExpressionAttributeValues={":change": {"N": change}, ":bound": {"N": bound}},
+        )
+
     def link(tenant: str) -> int:
+        budget(tenant, "1", "attribute_not_exists(day_attempts) OR day_attempts < :bound", "20")
         company = session.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).json()["data"][
             "company"
         ]
@@ -136,6 +150,14 @@ def floor_link() -> Callable[[str], int]:
                     KeyId=os.environ["MAC_KEY_ID"], Message=b"root", MacAlgorithm="HMAC_SHA_256"
                 )["Mac"]
             )
+        dynamodb.query(
+            TableName=table,
+            IndexName="newest-link-first",
+            KeyConditionExpression="tenant = :tenant",
+            ExpressionAttributeValues={":tenant": {"S": tenant}},
+            Select="COUNT",
+            Limit=20,
+        )
         name = f"{prefix}/{tenant}/sesame/{company['id']}"
         try:
             secrets.describe_secret(SecretId=name)
@@ -150,6 +172,7 @@ def floor_link() -> Callable[[str], int]:
                 Description="Sesame HR API token",
                 Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
             )
+        secrets.put_resource_policy(SecretId=name, ResourcePolicy=reader_policy, BlockPublicPolicy=True)
         # The registry entry a link writes, as the service writes it (the emulator parses it).
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         values = {
@@ -168,6 +191,7 @@ def floor_link() -> Callable[[str], int]:
             ExpressionAttributeValues={f":{k}": {"S": v} for k, v in values.items()},
             ReturnValues="ALL_OLD",
         )
+        budget(tenant, "-1", "day_attempts > :bound", "0")
         return 201
 
     return link

@@ -181,9 +181,12 @@ def answer_of(result: dict[str, Any]) -> Answer:
 
 
 def secrets_of(backends: LocalBackends, tenant_key: str) -> list[dict[str, Any]]:
-    client = backends.client("secretsmanager")
-    listed = client.list_secrets(IncludePlannedDeletion=True, MaxResults=100)["SecretList"]
-    return [secret for secret in listed if f"/{tenant_key}/" in secret["Name"]]
+    pages = (
+        backends.client("secretsmanager")
+        .get_paginator("list_secrets")
+        .paginate(IncludePlannedDeletion=True, PaginationConfig={"PageSize": 100})
+    )
+    return [secret for page in pages for secret in page["SecretList"] if f"/{tenant_key}/" in secret["Name"]]
 
 
 class RawBody:
