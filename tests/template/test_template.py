@@ -41,8 +41,11 @@ class Refs(dict[str, str]):
         )
 
     def __contains__(self, name: object) -> bool:
+        logical = name.split(".")[0] if isinstance(name, str) else ""
+        # SAM generates a role `<function>Role` for each function without one of its own.
+        generated = logical.removesuffix("Role") in FUNCTIONS and logical.endswith("Role")
         return isinstance(name, str) and (
-            name in PSEUDO or name.split(".")[0] in DOCUMENT["Resources"] or super().__contains__(name)
+            name in PSEUDO or logical in DOCUMENT["Resources"] or generated or super().__contains__(name)
         )
 
 
