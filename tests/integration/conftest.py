@@ -250,12 +250,14 @@ def outcome_queue(backends: LocalBackends) -> tuple[str, str]:
 
 @pytest.fixture
 def read_outcomes(
-    backends: LocalBackends, outcome_queue: tuple[str, str]
+    backends: LocalBackends, outcome_queue: tuple[str, str], link_spec: FunctionSpec
 ) -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """A rule on the outcome bus (the template's default) -> a queue, for this test only; reads
-    back the outcome events published since the test started (and since the last call)."""
+    """A rule on the outcome bus (the template's default: the stack's own) -> a queue, for this
+    test only; reads back the outcome events published since the test started (and since the
+    last call)."""
     sqs, events = backends.client("sqs"), backends.client("events")
     queue_url, queue_arn = outcome_queue
+    bus = link_spec.environment["EVENT_BUS_NAME"]
 
     def read() -> list[dict[str, Any]]:
         received: list[dict[str, Any]] = []
@@ -266,8 +268,9 @@ def read_outcomes(
         return received
 
     read()
-    events.put_rule(Name="outcomes-under-test", EventPattern=json.dumps({"source": ["sesame-link"]}))
-    events.put_targets(Rule="outcomes-under-test", Targets=[{"Id": "queue", "Arn": queue_arn}])
+    rule = {"Name": "outcomes-under-test", "EventBusName": bus}
+    events.put_rule(**rule, EventPattern=json.dumps({"source": ["sesame-link"]}))
+    events.put_targets(Rule=rule["Name"], EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
     yield read
-    events.remove_targets(Rule="outcomes-under-test", Ids=["queue"])
-    events.delete_rule(Name="outcomes-under-test")
+    events.remove_targets(Rule=rule["Name"], EventBusName=bus, Ids=["queue"])
+    events.delete_rule(**rule)

@@ -312,6 +312,7 @@ def test_the_key_rotates_and_is_retained_and_the_registry_is_recoverable_and_enc
 @pytest.mark.parametrize(
     ("bus", "arn"),
     [
+        ("", "arn:aws:events:eu-west-1:123456789012:event-bus/sesame-link-sesame-link-prod-outcomes"),
         ("default", "arn:aws:events:eu-west-1:123456789012:event-bus/default"),
         ("product-events", "arn:aws:events:eu-west-1:123456789012:event-bus/product-events"),
         (
@@ -350,3 +351,22 @@ def test_a_batch_fits_its_functions_timeout_at_its_worst_case(function: str, bat
     assert largest == batch_size
     worst = batch_size * LINK_WORST_SECONDS + deadline.ANSWER_RESERVE_SECONDS
     assert template().function(function).timeout_seconds >= worst
+
+
+def test_by_default_outcome_events_go_to_the_stacks_own_bus_that_only_its_functions_may_use() -> None:
+    """EventBridge user guide, "Permissions for Amazon EventBridge event buses": in one account,
+    IAM alone can allow PutEvents on a bus, so only the bus policy's deny keeps every other
+    principal from putting a forged "Sesame Account Linked" there."""
+    resolved = template()
+    bus = resolved.properties("OutcomeBus")
+    assert bus["Name"] == "sesame-link-sesame-link-prod-outcomes"
+    variables = resolved.function("LinkFunction").environment
+    assert variables["EVENT_BUS_NAME"] == bus["Name"]
+    [deny] = bus["Policy"]["Statement"]
+    assert (deny["Effect"], deny["Principal"], deny["Action"]) == ("Deny", "*", "events:PutEvents")
+    assert deny["Resource"] == f"arn:aws:events:eu-west-1:123456789012:event-bus/{bus['Name']}"
+    assert deny["Condition"]["StringEquals"] == {"events:source": "sesame-link"}
+    allowed = deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    publishers = ("LinkFunction", "ProvisioningFunction", "CheckFunction")
+    assert allowed == [f"arn:aws:test:eu-west-1:123456789012:{name}Role" for name in publishers]
+    assert DOCUMENT["Resources"]["OutcomeBus"]["Condition"] == "HasOwnOutcomeBus"
