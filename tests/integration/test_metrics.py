@@ -16,9 +16,11 @@ import pytest
 from local.lambda_context import LocalLambdaContext
 from local.stack.backends import LocalBackends
 from local.stack.event_source import sqs_event_of
+from local.stack.gateway import http_api_event
 from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec
 from tests.support import canary
+from tests.support.child_invoke import invoke_in_child
 from tests.support.stack import Account, Answer
 
 pytestmark = pytest.mark.integration
@@ -136,3 +138,26 @@ def test_a_check_from_the_queue_counts_by_verdict_once(
     check_handler(sqs_event_of([message]), LocalLambdaContext(check_spec))
     checks = named(emitted(capfd.readouterr().out), "Checks")
     assert [(d.dimensions, d.values) for d in checks] == [({**SERVICE, "verdict": "active"}, [1.0])]
+
+
+def test_metrics_are_written_at_every_log_level(
+    backends: LocalBackends, new_account: Callable[..., Account], link_spec: FunctionSpec
+) -> None:
+    """LogLevel ERROR as deployed (POWERTOOLS_LOG_LEVEL): no log line below ERROR, and the EMF line
+    all the same (template.yaml's LogFormat Text: Lambda filters no line by level)."""
+    account = new_account()
+    event = http_api_event(
+        "POST", "/connections", {"content-type": "application/json"},
+        json.dumps({"token": account.token, "region": "eu1"}).encode(), {"sub": "tenant-quiet"}, "::1",
+    )  # fmt: skip
+    environment = {
+        **link_spec.environment,
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        # The simulator by path: the child has no local resolver for api-{region}.sesame.test.
+        "SESAME_API_URL": f"http://127.0.0.1:{backends.sesame.port}/{{region}}",
+    }
+    result = invoke_in_child(backends, "LinkFunction", event, environment, timeout=15)
+    assert result["answer"]["statusCode"] == 201
+    output = "\n".join(result["logs"])
+    assert '"Links":[1.0]' in output
+    assert '"Sesame account linked"' not in output, "INFO lines are filtered at ERROR"

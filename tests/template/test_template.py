@@ -191,17 +191,19 @@ def test_each_stack_writes_under_a_prefix_of_its_own() -> None:
                 )
 
 
-# Lambda: with LogFormat JSON, application logs are filtered at ApplicationLogLevel (INFO when
-# unset); its values are TRACE, DEBUG, INFO, WARN, ERROR, FATAL.
-@pytest.mark.parametrize(
-    ("level", "lambda_level"), [("DEBUG", "DEBUG"), ("INFO", "INFO"), ("WARNING", "WARN"), ("ERROR", "ERROR")]
-)
-def test_the_log_level_reaches_lambdas_filter(level: str, lambda_level: str) -> None:
+# Lambda developer guide, "Log-level filtering": with LogFormat JSON, Lambda filters application
+# lines at ApplicationLogLevel and takes a line without a `level` field for INFO; EMF metric lines
+# have none, so at WARNING or ERROR every metric would vanish. Text format filters nothing: the
+# level is Powertools' own (POWERTOOLS_LOG_LEVEL), and metrics are written at every level.
+@pytest.mark.parametrize("level", ["DEBUG", "INFO", "WARNING", "ERROR"])
+def test_the_log_level_is_powertools_and_lambda_filters_no_metric_line(level: str) -> None:
     for function in FUNCTIONS:
-        logging = template(LogLevel=level).properties(function, "LoggingConfig")["LoggingConfig"]
-        assert logging["LogFormat"] == "JSON"
-        assert logging["ApplicationLogLevel"] == lambda_level
+        resolved = template(LogLevel=level)
+        logging = resolved.properties(function, "LoggingConfig")["LoggingConfig"]
+        assert logging["LogFormat"] == "Text"
+        assert "ApplicationLogLevel" not in logging
         assert logging["LogGroup"] == f"{function}Logs-physical"
+        assert resolved.function(function).environment["POWERTOOLS_LOG_LEVEL"] == level
 
 
 def http_api_routes() -> dict[str, set[str]]:
