@@ -24,6 +24,8 @@ from local.template import ROOT, FunctionSpec, Template
 LOCAL_REGION = "eu-west-1"
 LOCAL_ACCOUNT = "123456789012"
 LOCAL_STACK = "sesame-link-local"
+# The first group of the local stack id's UUID: the default secret prefix names it (template.yaml).
+LOCAL_STACK_INSTANCE = "5e1f0c2a"
 # Regions that exist in the simulated world; any other region's host does not resolve.
 SIMULATED_REGIONS = ("eu1", "eu2", "eu3", "eu4", "eu5", "br1", "br2", "mx1", "demo1")
 DEMO_TENANT = "demo-tenant"
@@ -56,6 +58,10 @@ PSEUDO_PARAMETERS = {
     "AWS::AccountId": LOCAL_ACCOUNT,
     "AWS::Partition": "aws",
     "AWS::StackName": LOCAL_STACK,
+    "AWS::StackId": (
+        f"arn:aws:cloudformation:{LOCAL_REGION}:{LOCAL_ACCOUNT}:stack/{LOCAL_STACK}/"
+        f"{LOCAL_STACK_INSTANCE}-0000-4000-8000-000000000000"
+    ),
     "AWS::URLSuffix": "amazonaws.com",
 }
 

@@ -26,8 +26,9 @@ def deployed_stand_ins(profile: str, stack: str) -> dict[str, str]:
         "AWS::StackName": stack,
         "AWS::URLSuffix": "amazonaws.com",
     }
-    stand_ins = dict(pseudo)
     resources = session.client("cloudformation").describe_stack_resources(StackName=stack)["StackResources"]
+    pseudo["AWS::StackId"] = resources[0]["StackId"]
+    stand_ins = dict(pseudo)
     for resource in resources:
         stand_ins.update(_references(resource, pseudo))
     return stand_ins

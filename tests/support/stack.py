@@ -19,6 +19,7 @@ from typing import Any
 
 from local.stack.backends import (
     LOCAL_STACK,
+    LOCAL_STACK_INSTANCE,
     LocalBackends,
 )
 from local.template import FunctionSpec, load_handler
@@ -31,7 +32,7 @@ from tests.support.aws_calls import attributed
 ROOT = Path(__file__).resolve().parents[2]
 
 # The template's default: one prefix per stack, so that two stacks never share secrets.
-SECRET_PREFIX = f"sesame-link/{LOCAL_STACK}"
+SECRET_PREFIX = f"sesame-link/{LOCAL_STACK}/{LOCAL_STACK_INSTANCE}"
 
 # Lambda time that leaves a link's Sesame check a 1 s budget (the rest is kept for storage).
 ONE_SECOND_FOR_SESAME = 1.0 + STORAGE_RESERVE_SECONDS + deadline.ANSWER_RESERVE_SECONDS

@@ -49,8 +49,13 @@ class Refs(dict[str, str]):
         )
 
 
-def template(stack: str = "sesame-link-prod", **parameters: str) -> Template:
-    refs = Refs({**PSEUDO, "AWS::StackName": stack})
+def template(stack: str = "sesame-link-prod", instance: str = "0f1e2d3c", **parameters: str) -> Template:
+    """The template as CloudFormation resolves it for one stack instance: `instance` is the first
+    group of the UUID that ends its stack id (arn:...:stack/<name>/<uuid>)."""
+    stack_id = (
+        f"arn:aws:cloudformation:eu-west-1:123456789012:stack/{stack}/{instance}-9a8b-4c7d-8e6f-5a4b3c2d1e0f"
+    )
+    refs = Refs({**PSEUDO, "AWS::StackName": stack, "AWS::StackId": stack_id})
     return Template(refs, parameters, DOCUMENT)
 
 
@@ -173,11 +178,24 @@ def test_reserved_concurrency_is_optional_and_off_by_default() -> None:
             assert "ReservedConcurrentExecutions" not in DOCUMENT["Resources"][function]["Properties"]
 
 
+def test_a_stack_created_again_under_a_deleted_ones_name_never_meets_its_secrets() -> None:
+    """CloudFormation user guide, "DeletionPolicy attribute": the retained key (and secrets, which
+    no stack deletes) outlive the stack; a new stack of the same name gets a new stack id (its
+    UUID), so its default prefix, and the IAM scoped to it, are new too: a re-link never finds a
+    secret under the old key (storage_failed for good)."""
+    first, again = template("prod", "0f1e2d3c"), template("prod", "7a6b5c4d")
+    prefixes = [t.function("LinkFunction").environment["SECRET_PREFIX"] for t in (first, again)]
+    assert prefixes == ["sesame-link/prod/0f1e2d3c", "sesame-link/prod/7a6b5c4d"]
+    for statement in again.policy_statements("LinkFunction"):
+        if str(statement["Action"]).count("secretsmanager:"):
+            assert statement["Resource"].endswith(":secret:sesame-link/prod/7a6b5c4d/*")
+
+
 def test_each_stack_writes_under_a_prefix_of_its_own() -> None:
     prefixes = {
         stack: template(stack).function("LinkFunction").environment["SECRET_PREFIX"] for stack in ("a", "b")
     }
-    assert prefixes == {"a": "sesame-link/a", "b": "sesame-link/b"}
+    assert prefixes == {"a": "sesame-link/a/0f1e2d3c", "b": "sesame-link/b/0f1e2d3c"}
     assert (
         template("a", SecretPrefix="custom/x").function("LinkFunction").environment["SECRET_PREFIX"]
         == "custom/x"
@@ -187,7 +205,7 @@ def test_each_stack_writes_under_a_prefix_of_its_own() -> None:
             if str(statement["Action"]).count("secretsmanager:"):
                 assert (
                     statement["Resource"]
-                    == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sesame-link/a/*"
+                    == "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sesame-link/a/0f1e2d3c/*"
                 )
 
 
