@@ -85,6 +85,27 @@ def test_past_the_budget_retry_after_is_the_time_until_the_spent_window_ends(
     assert refused.value.retry_after == str(retry_after)
 
 
+def test_in_the_last_instant_of_a_window_retry_after_is_one_second() -> None:
+    """Retry-After is whole seconds (RFC 9110): 0.25 s left is 1, never 0 (a client that retries at
+    once would only spend a request)."""
+    client = boto3.client(
+        "dynamodb", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    last_instant = DAY * 86_400 + 1_799.75
+    budget = DynamoDbAttemptBudget(
+        client, TABLE, "link", AttemptLimits(5, 20), on_unavailable=lambda: None, clock=lambda: last_instant
+    )
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "update_item",
+            "ConditionalCheckFailedException",
+            modeled_fields={"Item": {"day_attempts": {"N": "5"}, "q1": {"N": "5"}}},
+        )
+        with pytest.raises(errors.LinkAttemptsExhausted) as refused:
+            budget.reserve("tenant-a")
+    assert refused.value.retry_after == "1"
+
+
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "AccessDeniedException"])
 def test_a_budget_that_cannot_be_asked_lets_the_link_go_on_and_says_so(
     stubbed: tuple[DynamoDbAttemptBudget, Stubber, list[str]], code: str

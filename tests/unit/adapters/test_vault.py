@@ -89,7 +89,7 @@ def expect_policy(stubber: Stubber) -> None:
 
 
 def test_every_stored_secret_denies_reading_its_token_to_all_but_the_readers(
-    stubbed: tuple[SecretsManagerVault, Stubber],
+    client: Any, stubbed: tuple[SecretsManagerVault, Stubber]
 ) -> None:
     """Secrets Manager user guide, "Resource-based policies" and "Policy evaluation": an explicit
     deny in the resource policy wins over any identity policy of the account, so a principal with
@@ -103,7 +103,7 @@ def test_every_stored_secret_denies_reading_its_token_to_all_but_the_readers(
         {"ARN": ARN, "Name": NAME},
         {"SecretId": ARN, "ResourcePolicy": ANY, "BlockPublicPolicy": True},
     )
-    vault._client.meta.events.register(  # type: ignore[attr-defined]
+    client.meta.events.register(
         "before-parameter-build.secrets-manager.PutResourcePolicy",
         lambda params, **_: written.append(json.loads(params["ResourcePolicy"])),
     )
