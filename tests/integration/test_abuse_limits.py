@@ -35,6 +35,24 @@ def link(api: Api, tenant: str, token: str, region: str = "eu1") -> Answer:
     return api("POST", "/connections", tenant, body={"token": token, "region": region})
 
 
+def link_up_to_the_cap(api: Api, new_account: NewAccount, tenant: str) -> list[Account]:
+    accounts = [new_account() for _ in range(MAX_CONNECTIONS)]
+    for account in accounts:
+        assert link(api, tenant, account.token).status == 201
+    return accounts
+
+
+@pytest.fixture
+def provision(provisioning_handler: Any, provisioning_spec: FunctionSpec) -> Callable[[str, Account], Any]:
+    """One submitted credential through the provisioning function, as a plain EventBridge event."""
+
+    def submit(tenant: str, account: Account) -> Any:
+        event = submitted(tenant, account.token, "eu1")
+        return provisioning_handler(event, LocalLambdaContext(provisioning_spec))
+
+    return submit
+
+
 def spend_the_budget(api: Api, tenant: str) -> None:
     for _ in range(PER_QUARTER_HOUR):
         assert_problem(link(api, tenant, canary.new_token()), 422, "invalid_token")
@@ -99,23 +117,16 @@ def test_an_unavailable_budget_lets_the_link_go_on_and_counts_it(
 
 
 def test_the_provisioning_door_has_a_budget_of_its_own(
-    api: Api,
-    provisioning_handler: Any,
-    provisioning_spec: FunctionSpec,
-    new_account: NewAccount,
-    tenant: str,
+    api: Api, provision: Callable[[str, Account], Any], new_account: NewAccount, tenant: str
 ) -> None:
     spend_the_budget(api, tenant)
-    event = submitted(tenant, new_account().token, "eu1")
-    assert provisioning_handler(event, LocalLambdaContext(provisioning_spec)) == {"outcome": "linked"}
+    assert provision(tenant, new_account()) == {"outcome": "linked"}
 
 
 def test_a_new_connection_beyond_the_cap_is_409_and_stores_nothing_but_a_relink_is_not_refused(
     api: Api, backends: LocalBackends, new_account: NewAccount, tenant: str
 ) -> None:
-    accounts = [new_account() for _ in range(MAX_CONNECTIONS)]
-    for account in accounts:
-        assert link(api, tenant, account.token).status == 201
+    accounts = link_up_to_the_cap(api, new_account, tenant)
 
     beyond = link(api, tenant, new_account().token)
 
@@ -126,22 +137,12 @@ def test_a_new_connection_beyond_the_cap_is_409_and_stores_nothing_but_a_relink_
 
 
 def test_the_provisioning_door_keeps_to_the_cap_too(
-    api: Api,
-    provisioning_handler: Any,
-    provisioning_spec: FunctionSpec,
-    new_account: NewAccount,
-    tenant: str,
+    api: Api, provision: Callable[[str, Account], Any], new_account: NewAccount, tenant: str
 ) -> None:
-    accounts = [new_account() for _ in range(MAX_CONNECTIONS)]
-    for account in accounts:
-        assert link(api, tenant, account.token).status == 201
+    accounts = link_up_to_the_cap(api, new_account, tenant)
 
-    def provision(account: Account) -> Any:
-        event = submitted(tenant, account.token, "eu1")
-        return provisioning_handler(event, LocalLambdaContext(provisioning_spec))
-
-    assert provision(new_account()) == {"outcome": "connection_limit_reached"}, "dropped, not retried"
-    assert provision(accounts[0]) == {"outcome": "relinked"}
+    assert provision(tenant, new_account()) == {"outcome": "connection_limit_reached"}, "dropped, not retried"
+    assert provision(tenant, accounts[0]) == {"outcome": "relinked"}
 
 
 def test_check_now_asks_sesame_once_per_cooldown(

@@ -74,14 +74,11 @@ class DynamoDbAttemptBudget:
                 },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
-        except ClientError as exc:
-            if error_code(exc) == "ConditionalCheckFailedException":
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and error_code(exc) == "ConditionalCheckFailedException":
                 raise self._exhausted(
                     cast("Mapping[str, Any]", exc.response.get("Item", {})), now, day
                 ) from None
-            self._on_unavailable()
-            return None
-        except BotoCoreError:
             self._on_unavailable()
             return None
         return reservation

@@ -88,13 +88,9 @@ def storage_error(exc: ClientError | BotoCoreError) -> errors.LinkError:
     if isinstance(exc, ClientError):
         if error_code(exc) in RETRYABLE_CODES:
             return errors.StorageUnavailable("Credential storage is unavailable; try again shortly.")
-        refused = errors.StorageFailed("Credential storage refused the request.")
-        refused.cause = error_code(exc)
-        return refused
+        return errors.StorageFailed("Credential storage refused the request.", cause=error_code(exc))
     # No answer: a read timeout or a dropped connection (HTTPClientError), no connection at all
     # (EndpointConnectionError, ConnectTimeoutError), or no time left for another attempt.
     if isinstance(exc, HTTPClientError | AwsConnectionError | NoTimeLeft):
         return errors.StorageUnavailable("Credential storage did not answer in time; try again shortly.")
-    uncalled = errors.StorageFailed("Credential storage could not be called.")
-    uncalled.cause = type(exc).__name__
-    return uncalled
+    return errors.StorageFailed("Credential storage could not be called.", cause=type(exc).__name__)

@@ -16,12 +16,12 @@ from requests.adapters import HTTPAdapter
 from urllib3 import exceptions as urllib3_errors
 
 from sesame_link.core import errors
+from sesame_link.core.config import MAX_PROBE_REGIONS
 
 # What the wrong-region probe asks by default: the regions reference/sesame-api.md confirms (eu1)
 # or observed (eu4). A probe sends the customer's token to another host: never a demo environment
 # or a region only third parties report, unless the stack's ProbeRegions says so.
 DEFAULT_PROBE_REGIONS = ("eu1", "eu4")
-MAX_PROBE_REGIONS = 10
 INFO_PATH = "/core/v3/info"
 MAX_BODY_BYTES = 256 * 1024
 CONNECT_TIMEOUT_SECONDS = 3.05

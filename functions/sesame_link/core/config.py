@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass
 
 from sesame_link.core.domain import AttemptLimits
+from sesame_link.core.models import REGION_PATTERN
 
 DEFAULT_SESAME_API_URL = "https://api-{region}.sesametime.com"
-_REGION = re.compile(r"[a-z]{2,6}[0-9]{1,2}")
+MAX_PROBE_REGIONS = 10
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,11 @@ def _regions(name: str, default: str) -> tuple[str, ...]:
     regions = tuple(
         region.strip() for region in (os.environ.get(name) or default).split(",") if region.strip()
     )
-    if not all(_REGION.fullmatch(region) for region in regions) or len(regions) > 10:
-        raise RuntimeError(f"{name} must list at most 10 regions such as eu1, separated by commas")
+    if (
+        not all(re.fullmatch(REGION_PATTERN, region) for region in regions)
+        or len(regions) > MAX_PROBE_REGIONS
+    ):
+        raise RuntimeError(
+            f"{name} must list at most {MAX_PROBE_REGIONS} regions such as eu1, separated by commas"
+        )
     return regions

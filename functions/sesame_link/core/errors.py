@@ -13,12 +13,13 @@ class LinkError(Exception):
     retryable = False
     # A conclusive "no" about the token: the attempt stays spent from the tenant's budget.
     spends_attempt = False
-    # What the operator needs to know and the caller must not (an AWS error code): logs only.
-    cause: str | None = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, cause: str | None = None) -> None:
+        """`cause`: what the operator needs to know and the caller must not (an AWS error code):
+        logged, never in an answer."""
         super().__init__(detail)
         self.detail = detail
+        self.cause = cause
 
 
 class InvalidRequest(LinkError):
