@@ -7,11 +7,13 @@ STAMP := $(VENV)/.installed
 LIVE ?=
 STATE ?=
 TOKEN ?=
+TENANT ?= demo-tenant
+NAME ?= Demo Customer
 
 FUNCTION ?= LinkFunction
 EVENT ?= events/link-good.json
 
-.PHONY: mutation run test chromium invoke sweep sesame-token openapi build bench lint format clean
+.PHONY: mutation run test chromium invoke sweep sesame-token connect-link openapi build bench lint format clean
 
 # Template tools pin conflicting boto3 versions: each gets a virtual environment of its own.
 .venv-%/.installed: tools/%.txt
@@ -37,6 +39,9 @@ sweep: $(STAMP) ## one health check against `make run`: the sweep, then the chec
 
 sesame-token: $(STAMP) ## in `make run`'s Sesame simulator, STATE=revoked|forbidden|active a token (TOKEN, default the eu1 demo)
 	@$(BIN)/python -m local.tools.sesame_control "$(STATE)" "$(TOKEN)"
+
+connect-link: $(STAMP) ## mint a connect session through `make run` (TENANT=.. NAME="..": SigV4, as a backend) and print its connect URL
+	@$(BIN)/python -m local.tools.connect_link --tenant "$(TENANT)" --name "$(NAME)"
 
 openapi: $(STAMP) ## regenerate openapi.json from the Powertools resolver (a test fails when it is stale)
 	$(BIN)/python -m local.build.openapi

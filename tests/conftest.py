@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Generator
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -9,6 +10,7 @@ from hypothesis import settings
 from local.stack.backends import DEMO_ACCOUNTS
 from sesame_link.core import deadline
 from tests.support import canary
+from tests.support.sam_transform import transform
 
 pytest_plugins = ["pytester"]
 
@@ -27,6 +29,12 @@ def _no_deadline_left_over() -> Generator[None, None, None]:
     token = deadline._deadline.set(math.inf)
     yield
     deadline._deadline.reset(token)
+
+
+@pytest.fixture(scope="session")
+def transformed() -> dict[str, Any]:
+    """SAM's transform of template.yaml, made once per session: what CloudFormation receives."""
+    return transform()
 
 
 @pytest.hookimpl(hookwrapper=True)

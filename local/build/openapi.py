@@ -23,6 +23,7 @@ IMPORT_ONLY = {
     "MacKey.Arn": "arn:aws:kms:eu-west-1:123456789012:key/openapi-mac",
     "ConnectionsTable": "openapi",
     "LinkAttemptsTable": "openapi-attempts",
+    "ConnectSessionsTable": "openapi-sessions",
     "CheckFunctionRole.Arn": "arn:aws:iam::123456789012:role/openapi-check",
     "CheckQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/openapi-check",
     "SweepQueue": "https://sqs.eu-west-1.amazonaws.com/123456789012/openapi-sweep",
@@ -31,8 +32,26 @@ INFO = {
     "title": "sesame-link",
     "version": "1.0.0",
     "summary": "Link a Sesame HR account by API token; see, check and unlink connections",
-    "description": "Behind an HTTP API with a JWT authorizer: send the user's JWT as a Bearer token.",
-    "security_schemes": {"jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+    "description": (
+        "Behind an HTTP API. The connections routes take the user's JWT as a Bearer token; the "
+        "connect-sessions routes are for the product's backend, signed with AWS SigV4 (execute-api); "
+        "the connect page's routes take `Authorization: ConnectSession <token>`."
+    ),
+    "security_schemes": {
+        "jwt": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+        "sigv4": {
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "description": "AWS Signature Version 4 for execute-api (the AWS_IAM authorizer)",
+        },
+        "connectSession": {
+            "type": "apiKey",
+            "name": "Authorization",
+            "in": "header",
+            "description": "`ConnectSession <token>`: the session token from the mint's answer",
+        },
+    },
     "security": [{"jwt": []}],
 }
 
@@ -53,11 +72,35 @@ def generate() -> str:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LinkRequest"}}},
         "required": True,
     }
+    _session_routes(document)
     query = ListQuery.model_json_schema()["properties"]
     document["paths"][CONNECTIONS]["get"]["parameters"] = [
         {"name": name, "in": "query", "required": False, "schema": schema} for name, schema in query.items()
     ]
     return json.dumps(document, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def _session_routes(document: dict[str, Any]) -> None:
+    """The connect-session routes' bodies (validated by the routes, as the link's) and security."""
+    from sesame_link.core.models import SessionMint  # noqa: PLC0415
+    from sesame_link.handlers.sessions import SESSION, SESSIONS  # noqa: PLC0415
+
+    document["components"]["schemas"]["SessionMint"] = SessionMint.model_json_schema()
+    for path, method, model in (
+        (SESSIONS, "post", "SessionMint"),
+        ("/connect/session/link", "post", "LinkRequest"),
+    ):
+        document["paths"][path][method]["requestBody"] = {
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}},
+            "required": True,
+        }
+    backend = SESSION.replace("<session_id>", "{session_id}")
+    for path in (SESSIONS, backend):
+        for operation in document["paths"][path].values():
+            operation["security"] = [{"sigv4": []}]
+    for path in ("/connect/session", "/connect/session/link"):
+        for operation in document["paths"][path].values():
+            operation["security"] = [{"connectSession": []}]
 
 
 def _spec_of(function: str) -> dict[str, Any]:

@@ -28,8 +28,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from local.stack.backends import FAKE_AWS_CREDENTIALS, LOCAL_ACCOUNT, LOCAL_REGION
 from local.stack.connect_page import page_file
 from local.stack.http_server import KeepAliveHandler, LoopbackServer
+from local.stack.sigv4 import verified_key
 from local.template import load_template
 
 Invoke = Callable[[dict[str, Any]], dict[str, Any]]
@@ -41,8 +43,12 @@ DEFAULT_ROUTE = "$default"
 class Route:
     key: str  # API Gateway's route key: "POST /connections/{connection_id}/check" or "$default"
     function: str  # the logical id of the function it invokes
-    authorized: bool = True  # through the API's default (JWT) authorizer; False: `Authorizer: NONE`
+    authorizer: str = "jwt"  # the API's default (JWT) authorizer, "AWS_IAM" (SigV4) or "NONE"
     scopes: tuple[str, ...] = ()  # the JWT must carry one of them, when there are any
+
+    @property
+    def authorized(self) -> bool:
+        return self.authorizer == "jwt"
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """The path parameters when the route takes this request, else None."""
@@ -67,7 +73,10 @@ def api_routes(template: Mapping[str, Any] | None = None) -> list[Route]:
                 auth = event["Properties"].get("Auth", {})
                 scopes = tuple(_default_of(document, scope) for scope in auth.get("AuthorizationScopes", []))
                 key = f"{method} {path}" if method else DEFAULT_ROUTE
-                routes.append(Route(key, logical_id, auth.get("Authorizer") != "NONE", scopes))
+                authorizer = auth.get("Authorizer")
+                routes.append(
+                    Route(key, logical_id, authorizer if authorizer in {"NONE", "AWS_IAM"} else "jwt", scopes)
+                )
     return sorted(routes, key=lambda route: route.key == DEFAULT_ROUTE)
 
 
@@ -125,6 +134,10 @@ class LocalGateway:
         self.default_claims = default_claims
         self.serve_page = serve_page
         self.trust_jwts = trust_jwts
+        # The local stack's credentials: what a local backend signs its connect-session calls with.
+        self.iam_secrets = {
+            FAKE_AWS_CREDENTIALS["AWS_ACCESS_KEY_ID"]: FAKE_AWS_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+        }
         self._server = LoopbackServer((host, port), _request_handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -175,7 +188,8 @@ def http_api_event(  # noqa: PLR0917 - one argument per part of the request
     split = urlsplit(target)
     path = split.path or "/"
     now = datetime.now(UTC)
-    lowered = {name.lower(): value for name, value in headers.items()}
+    # API Gateway adds X-Forwarded-For, -Port and -Proto (https on AWS; this gateway is http).
+    lowered = {"x-forwarded-proto": "http", **{name.lower(): value for name, value in headers.items()}}
     is_text = _is_text(lowered.get("content-type", ""), body)
     route_key = route.key if route else f"{method} {path}"
     event: dict[str, Any] = {
@@ -215,6 +229,20 @@ def http_api_event(  # noqa: PLR0917 - one argument per part of the request
     return event
 
 
+def iam_caller(access_key: str) -> dict[str, Any]:
+    """requestContext.authorizer.iam as API Gateway gives it for a signed request (HTTP API
+    developer guide, "Working with AWS Lambda proxy integrations for HTTP APIs", payload 2.0)."""
+    return {
+        "accessKey": access_key,
+        "accountId": LOCAL_ACCOUNT,
+        "callerId": "AIDALOCALPRODUCTBACKEND",
+        "cognitoIdentity": None,
+        "principalOrgId": None,
+        "userArn": f"arn:aws:iam::{LOCAL_ACCOUNT}:user/local-product-backend",
+        "userId": "AIDALOCALPRODUCTBACKEND",
+    }
+
+
 def jwt_claims(authorization: str | None) -> dict[str, Any] | None:
     """Claims of a Bearer JWT, signature NOT checked (development only)."""
     if not authorization or not authorization.startswith("Bearer "):
@@ -252,6 +280,16 @@ def _is_text(content_type: str, body: bytes) -> bool:
     return True
 
 
+def _jwt_refusal(route: Route, claims: dict[str, Any] | None) -> tuple[int, bytes] | None:
+    """API Gateway's answer when a JWT route's authorizer refuses the request: no JWT, or none of
+    the route's scopes."""
+    if route.authorized and claims is None:
+        return 401, b'{"message":"Unauthorized"}'
+    if route.authorized and claims is not None and not has_scope(claims, route.scopes):
+        return 403, b'{"message":"Forbidden"}'
+    return None
+
+
 def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(KeepAliveHandler):
         def __getattr__(self, name: str) -> Any:
@@ -284,12 +322,13 @@ def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
             # the method. A CORS preflight carries no Authorization header, so it passes only a
             # route without authorizer (HTTP API developer guide, "Configuring CORS for an HTTP
             # API with a $default route and an authorizer").
-            claims = gateway.claims(self.headers.get("Authorization"))
-            if route.authorized and claims is None:
-                self._send(401, {"content-type": "application/json"}, b'{"message":"Unauthorized"}')
+            if route.authorizer == "AWS_IAM":
+                self._proxy_signed(route, parameters, body)
                 return
-            if route.authorized and claims is not None and not has_scope(claims, route.scopes):
-                self._send(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
+            claims = gateway.claims(self.headers.get("Authorization"))
+            refused = _jwt_refusal(route, claims)
+            if refused:
+                self._send(refused[0], {"content-type": "application/json"}, refused[1])
                 return
             event = http_api_event(
                 self.command,
@@ -301,6 +340,37 @@ def _request_handler_for(gateway: LocalGateway) -> type[BaseHTTPRequestHandler]:
                 route,
                 parameters,
             )
+            self._invoke(route, event)
+
+        def _proxy_signed(self, route: Route, parameters: dict[str, str], body: bytes) -> None:
+            """As API Gateway's AWS_IAM authorizer: a SigV4 signature of the local stack's
+            credentials, or 403; the function is told the caller (requestContext.authorizer.iam)."""
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            key = verified_key(
+                self.command,
+                f"http://{headers.get('host')}{self.path}",
+                headers,
+                body,
+                gateway.iam_secrets,
+                LOCAL_REGION,
+            )
+            if key is None:
+                self._send(403, {"content-type": "application/json"}, b'{"message":"Forbidden"}')
+                return
+            event = http_api_event(
+                self.command,
+                self.path,
+                dict(self.headers.items()),
+                body,
+                None,
+                self.client_address[0],
+                route,
+                parameters,
+            )
+            event["requestContext"]["authorizer"] = {"iam": iam_caller(key)}
+            self._invoke(route, event)
+
+        def _invoke(self, route: Route, event: dict[str, Any]) -> None:
             started = time.perf_counter()
             result = gateway.functions[route.function](event)
             self._send_result(result)

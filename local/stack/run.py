@@ -43,7 +43,7 @@ def main() -> None:
         trust_jwts=not arguments.live,
     )
     # The connect page at / is the frontend: its origin is the one CORS allows.
-    page_origin = {"FrontendOrigin": gateway.url}
+    page_origin = {"FrontendOrigin": gateway.url, "ConnectEmbeddingOrigins": arguments.embedding_origins}
     functions = sorted({route.function for route in gateway.routes})
     if arguments.live:
         specs, banner = _live_specs(arguments, functions, page_origin)
@@ -79,7 +79,8 @@ def _local_specs(arguments: argparse.Namespace, functions: list[str], parameters
     token, region, _, company = DEMO_ACCOUNTS[0]
     other_token, other_region, _, _ = DEMO_ACCOUNTS[1]
     banner = f"""sesame-link is running locally on {{url}}  (Ctrl-C stops it)
-  connect page:               {{url}}/
+  connect page:               {{url}}/   (the product's own form, with the JWT)
+  hosted connect page:        {{url}}/connect   (a session's link: `make connect-link`)
   local Secrets Manager + KMS: {backends.aws_endpoint}  (region {LOCAL_REGION}, key {backends.key_arn})
   (and DynamoDB, SQS, EventBridge: the template's table, queues and buses)
   Sesame simulator:           {spec.environment["SESAME_API_URL"]}
@@ -130,6 +131,11 @@ def _arguments() -> argparse.Namespace:
         help="execution environments: 1 runs in this process, more run in processes of their own",
     )
     parser.add_argument("--tenant", default=DEMO_TENANT, help="tenant claim used when no JWT is sent")
+    parser.add_argument(
+        "--embedding-origins",
+        default="",
+        help="https origins that may embed the hosted connect page, separated by commas",
+    )
     parser.add_argument("--live", action="store_true", help="real AWS and real Sesame")
     parser.add_argument("--profile", default=os.environ.get("AWS_PROFILE", ""))
     parser.add_argument("--stack", default=os.environ.get("STACK", ""), help="deployed stack (with --live)")

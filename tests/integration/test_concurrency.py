@@ -3,14 +3,18 @@ against the shared local backends: the create/put race is real."""
 
 from __future__ import annotations
 
+import json
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
-from local.stack.backends import DEMO_ACCOUNTS, local_client
+from local.stack.backends import DEMO_ACCOUNTS, LOCAL_REGION, local_client
+from local.stack.sigv4 import sign
+from tests.support import canary
 from tests.support.stack import SECRET_PREFIX, local_run, user_jwt
 
 pytestmark = pytest.mark.integration
@@ -63,3 +67,30 @@ def test_32_tenants_at_once_get_32_secrets(running: dict[str, str]) -> None:
     assert [answer.status_code for answer in answers] == [201] * SIMULTANEOUS
     assert len({answer.json()["connection_id"] for answer in answers}) == SIMULTANEOUS
     assert len(secret_names(running["aws"], "tenant-")) == SIMULTANEOUS
+
+
+def test_of_32_simultaneous_completions_of_one_connect_session_exactly_one_links(
+    running: dict[str, str],
+) -> None:
+    """Each completion claims the session with a conditional write before it links: four execution
+    environments race for it, and exactly one wins (DESIGN.md, "Linking methods")."""
+    url = f"{running['url']}/connect-sessions"
+    body = json.dumps({"tenant_id": "session-race", "tenant_name": "Race Corp"}).encode()
+    credentials = {"access_key": "testing", "secret_key": "testing", "region": LOCAL_REGION}
+    minted = requests.post(url, data=body, headers=sign("POST", url, body, **credentials), timeout=60).json()
+    canary.register(minted["token"])
+    token, region, _, _ = DEMO_ACCOUNTS[0]
+    barrier = threading.Barrier(SIMULTANEOUS)
+
+    def complete(_: int) -> int:
+        barrier.wait()
+        return requests.post(
+            f"{running['url']}/connect/session/link",
+            json={"token": token, "region": region},
+            headers={"Authorization": f"ConnectSession {minted['token']}"},
+            timeout=60,
+        ).status_code
+
+    with ThreadPoolExecutor(SIMULTANEOUS) as pool:
+        statuses = Counter(pool.map(complete, range(SIMULTANEOUS)))
+    assert statuses == {201: 1, 410: SIMULTANEOUS - 1}

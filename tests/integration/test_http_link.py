@@ -23,6 +23,7 @@ from tests.support.stack import (
     Answer,
     assert_problem,
     current_token,
+    secret_under_alias,
     secrets_of,
 )
 
@@ -139,6 +140,22 @@ def test_a_secret_of_that_name_under_another_key_is_never_written(
     assert_problem(answer, 500, "storage_failed")
     assert secrets.get_secret_value(SecretId=name)["SecretString"] == "someone else's value"
     assert len(versions_of(backends, tenant)) == 1
+
+
+def test_a_secret_of_that_name_under_an_alias_of_the_key_is_written(
+    post_link: Post, new_account: NewAccount, backends: LocalBackends, tenant: str, link_spec: Any
+) -> None:
+    """DescribeSecret names a key the secret was created with by its alias ARN (Secrets Manager
+    API reference, DescribeSecret, KmsKeyId): KMS says which key that is. (An alias of another key
+    is refused: tests/unit/adapters/test_vault.py; on AWS, DescribeKey on it is also denied.)"""
+    account = new_account()
+    name = f"{link_spec.environment['SECRET_PREFIX']}/{tenant_key(tenant)}/sesame/{account.company_id}"
+    secret_under_alias(backends, name, backends.resources["LinkKey.Arn"])
+
+    answer = post_link({"token": account.token, "region": "eu1"}, tenant)
+
+    assert answer.status == 201
+    assert current_token(backends, tenant) == account.token
 
 
 def test_tenants_are_isolated(post_link: Post, new_account: NewAccount, backends: LocalBackends) -> None:

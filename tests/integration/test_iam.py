@@ -1,7 +1,10 @@
-"""The IAM proof: every AWS call each function made in this test session (tests/integration/
-aws_calls.py) is granted by that function's policies in template.yaml, resources and StringEquals
-conditions included; and every action, resource and service each policy statement grants is used
-by some call. It runs after every other test of the session (conftest.py orders it last).
+"""The IAM proof: every AWS call each function made in this test session (tests/support/
+aws_calls.py) is granted by the role CloudFormation receives for it (SAM's transform: the role SAM
+generates, its inline policies and every managed policy attached, as AWS publishes them),
+resources and StringEquals conditions included; and every action, resource and service each of
+the function's own policy statements grants is used by some call (the managed policies are AWS's,
+granting what Lambda does with the role). It runs after every other test of the session
+(conftest.py orders it last).
 
 The evaluator is moto's (moto.iam.access_control.IAMPolicy), which the suite already depends on.
 What it cannot see, and how that is covered:
@@ -9,10 +12,8 @@ What it cannot see, and how that is covered:
   answers DENIED for an Allow whose condition does not hold (see `permitted`);
 - the KMS calls AWS services make with the caller's permissions are not API calls of the function:
   they are added from each service's documentation (IMPLIED below);
-- Lambda polls SQS event sources with the function's role: SAM adds those sqs actions
-  (AWSLambdaSQSQueueExecutionRole), outside Policies, on every queue; the Deny that confines them
-  to the function's own queues must not block them, and the queue's kms:Decrypt is in Policies
-  and added here (the generated roles whole are tests/template/test_transformed.py's);
+- what Lambda does with the role (poll the SQS event sources, write logs and traces) is not a
+  call of the function: the polling is checked as requests of its own (`polling`);
 - calls made in child processes (test_deadline, test_package, make run) are not recorded;
 - key policies, bus and queue resource policies, SCPs and permission boundaries are not evaluated.
 """
@@ -29,7 +30,9 @@ import pytest
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from local.stack.backends import LOCAL_ACCOUNT, LOCAL_REGION, LocalBackends
+from local.template import Template
 from tests.support.aws_calls import AwsCall, AwsCallLog
+from tests.support.sam_transform import inline_statements, role_statements
 
 pytestmark = pytest.mark.integration
 FUNCTIONS = ("LinkFunction", "ProvisioningFunction", "CheckFunction", "SweepFunction")
@@ -50,12 +53,16 @@ def via(service: str) -> tuple[tuple[str, str], ...]:
     return (("kms:ViaService", f"{service}.{LOCAL_REGION}.amazonaws.com"),)
 
 
-def requests_of(call: AwsCall, key_arn: str) -> Iterator[Request]:
+def requests_of(call: AwsCall, key_arn: str, aliased: dict[str, str]) -> Iterator[Request]:
     action = ACTION_OF.get(f"{call.service}:{call.operation}", f"{call.service}:{call.operation}")
     params = call.params
     resource = resource_of(call)
     if call.service == "secretsmanager" and call.operation == "CreateSecret":
         yield Request(action, resource, (("secretsmanager:KmsKeyArn", params["KmsKeyId"]),))
+    elif call.operation == "DescribeKey":
+        # KMS developer guide, "Controlling access to aliases": a request naming a key by an alias
+        # is authorized on the key the alias points to.
+        yield Request(action, aliased[resource] if ":alias/" in resource else resource)
     elif call.service == "kms":
         yield Request(action, resource, (("kms:MacAlgorithm", params["MacAlgorithm"]),))
     elif call.service == "events":
@@ -129,7 +136,7 @@ IMPLIED = {
     "secretsmanager:GetSecretValue": _secret_key_use(("kms:Decrypt",)),
     **{
         f"dynamodb:{operation}": _table_key_use
-        for operation in ("GetItem", "UpdateItem", "DeleteItem", "Query", "Scan")
+        for operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan")
     },
     "sqs:SendMessage": _queue_key_use,
 }
@@ -137,7 +144,12 @@ IMPLIED = {
 
 def all_requests(function: str, calls: list[AwsCall], backends: LocalBackends) -> set[Request]:
     key_arn = backends.resources["LinkKey.Arn"]
-    requests = {request for call in calls for request in requests_of(call, key_arn)}
+    aliased = {
+        alias["AliasArn"]: f"{key_arn.rpartition('/')[0]}/{alias['TargetKeyId']}"
+        for alias in backends.client("kms").list_aliases()["Aliases"]
+        if "TargetKeyId" in alias
+    }
+    requests = {request for call in calls for request in requests_of(call, key_arn, aliased)}
     if any(call.operation == "DescribeSecret" for call in calls):
         # Storing a secret names its version with a keyed hash whose root key each execution
         # environment derives once (keyed_hash.py). Here the functions share one process, so
@@ -204,27 +216,43 @@ def test_the_proof_can_fail() -> None:
     assert not permitted(statements, Request("kms:Encrypt", granted.resource, via("sqs")))
 
 
+class GeneratedNames(dict[str, str]):
+    """The local stand-ins, and for what SAM generates (the function roles) an ARN of their shape."""
+
+    def __missing__(self, name: str) -> str:
+        logical, _, attribute = name.partition(".")
+        if attribute != "Arn":
+            raise KeyError(name)
+        return f"arn:aws:iam::{LOCAL_ACCOUNT}:role/{logical}"
+
+
+def deployed(transformed: dict[str, Any], backends: LocalBackends) -> Template:
+    """The transformed template, resolved against the local stack's resources and parameters."""
+    return Template(GeneratedNames(backends.stand_ins()), backends.parameters, transformed)
+
+
 @pytest.mark.iam_proof
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_every_call_is_granted_and_every_grant_is_used(
-    function: str, aws_calls: AwsCallLog, backends: LocalBackends
+    function: str, aws_calls: AwsCallLog, backends: LocalBackends, transformed: dict[str, Any]
 ) -> None:
     calls = aws_calls.of(function)
     assert calls, f"{function} made no AWS call in this session: run the whole suite"
-    statements = backends.template().policy_statements(function)
+    template = deployed(transformed, backends)
+    statements = role_statements(template, f"{function}Role")
     requests = all_requests(function, calls, backends)
 
     refused = sorted({(r.action, r.resource, r.conditions) for r in requests if not permitted(statements, r)})
-    assert refused == [], f"{function} made calls its policies do not grant"
-    # What Lambda's poller does with the role (SAM's managed policy grants it): no Deny of ours blocks it.
+    assert refused == [], f"{function} made calls its role does not grant"
+    # Lambda's poller works with the role: SAM's managed policy grants it, no Deny of ours blocks it.
     polling = [
         Request(action, queue_arn)
         for queue_arn in event_source_queues(function, backends)
         for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes")
     ]
-    assert [request for request in polling if denied(statements, request)] == []
+    assert [request for request in polling if not permitted(statements, request)] == []
 
-    for statement in (statement for statement in statements if statement["Effect"] == "Allow"):
+    for statement in (s for s in inline_statements(template, f"{function}Role") if s["Effect"] == "Allow"):
         unused = [
             grant
             for grant in grants_of(statement)

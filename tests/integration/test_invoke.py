@@ -28,11 +28,26 @@ EXPECTED: dict[str, tuple[str, dict[str, Any]]] = {
     # good (linked), bad token and malformed (both permanent: dropped): nothing to redeliver
     "sqs-submitted-batch.json": ("ProvisioningFunction", {"batchItemFailures": []}),
     "eventbridge-submitted.json": ("ProvisioningFunction", {"outcome": "linked"}),
+    # the connect sessions: a mint by an IAM caller; the rest name no session of this new stack
+    "session-mint.json": ("LinkFunction", {"statusCode": 201}),
+    "session-state.json": ("LinkFunction", {"statusCode": 404}),
+    "session-page.json": ("LinkFunction", {"statusCode": 401}),
+    "session-link.json": ("LinkFunction", {"statusCode": 401}),
+    "connect-page.json": ("LinkFunction", {"statusCode": 200}),
 }
 
 
 # Reads answered without a log line (their metrics are API Gateway's).
-QUIET = {"list-connections.json", "get-connection.json", "delete-connection.json", "check-connection.json"}
+QUIET = {
+    "list-connections.json",
+    "get-connection.json",
+    "delete-connection.json",
+    "check-connection.json",
+    "session-mint.json",
+    "session-state.json",
+    "session-page.json",
+    "connect-page.json",
+}
 
 
 def test_every_event_file_has_an_expected_answer() -> None:

@@ -8,12 +8,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 import schemathesis
 from schemathesis.checks import positive_data_acceptance
 
+from local.stack.backends import LOCAL_REGION
 from local.stack.gateway import LocalGateway
+from local.stack.sigv4 import sign
 from tests.support.stack import user_jwt
 
 pytestmark = pytest.mark.integration
@@ -21,7 +25,11 @@ ROOT = Path(__file__).resolve().parents[2]
 schema = schemathesis.openapi.from_path(ROOT / "openapi.json")
 # What the gateway answers itself, before the function runs: API Gateway's JWT authorizer, and the
 # local gateway's refusal of a body that is not JSON (local/stack/gateway.py).
-GATEWAY_REJECTIONS = ({"message": "Unauthorized"}, {"message": "Unsupported Media Type"})
+GATEWAY_REJECTIONS = (
+    {"message": "Unauthorized"},
+    {"message": "Forbidden"},  # the AWS_IAM authorizer: no valid SigV4 signature
+    {"message": "Unsupported Media Type"},
+)
 
 
 @schema.auth()
@@ -47,11 +55,36 @@ def test_the_committed_spec_is_what_the_code_generates() -> None:
     assert child.returncode == 0, child.stderr
 
 
+class SignedForTheBackendRoutes(requests.auth.AuthBase):
+    """The connect-session routes take SigV4 (AWS_IAM): a request carrying the valid credentials
+    schemathesis was given (UnsignedJwt's) is signed as the product's backend signs it; one whose
+    credentials a check removed or spoilt goes unsigned, and API Gateway refuses it (403)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        given = request.headers.get("Authorization") == f"Bearer {user_jwt('api-fuzz')}"
+        if given and urlsplit(request.url or "").path.startswith("/connect-sessions"):
+            body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
+            request.headers.pop("Authorization", None)
+            request.headers.update(
+                sign(
+                    request.method or "GET",
+                    request.url or "",
+                    body,
+                    access_key="testing",
+                    secret_key="testing",
+                    region=LOCAL_REGION,
+                )
+            )
+        return request
+
+
 @schema.parametrize()
 def test_the_api_keeps_to_its_spec(case: schemathesis.Case, gateway: LocalGateway) -> None:
-    response = case.call(base_url=gateway.url)
+    session = requests.Session()
+    session.auth = SignedForTheBackendRoutes()
+    response = case.call(base_url=gateway.url, session=session)
     assert response.status_code < 500, response.text
-    if response.status_code in (401, 415) and json.loads(response.text) in GATEWAY_REJECTIONS:
+    if response.status_code in (401, 403, 415) and json.loads(response.text) in GATEWAY_REJECTIONS:
         return
     if response.status_code >= 400:
         content_type = {name.lower(): value for name, value in response.headers.items()}["content-type"]

@@ -21,7 +21,7 @@ from sesame_link.core import deadline
 from sesame_link.core.domain import tenant_key
 from sesame_link.services.linking import SESAME_BUDGET_SECONDS, STORAGE_RESERVE_SECONDS
 from tests.support import canary
-from tests.support.stack import SECRET_PREFIX, Account, current_token, secrets_of
+from tests.support.stack import SECRET_PREFIX, Account, current_token, secret_under_alias, secrets_of
 
 pytestmark = pytest.mark.integration
 
@@ -198,6 +198,8 @@ def test_outcome_events_from_the_provisioning_door(
         "created": True,
         "secret_arn": secret["ARN"],
         "request_id": "req-good",
+        "via": "provisioning",
+        "session_id": None,
     }
     assert received["Sesame Account Link Failed"]["detail"] == {
         "tenant_id": tenant,
@@ -230,6 +232,7 @@ def test_outcome_events_from_the_http_door(
     ]
     assert received[0]["detail"]["company"]["id"] == account.company_id
     assert received[0]["detail"]["secret_arn"].startswith("arn:aws:secretsmanager:")
+    assert (received[0]["detail"]["via"], received[0]["detail"]["session_id"]) == ("jwt", None)
     failed = [(e["detail"]["code"], e["detail"]["region"], e["detail"]["tenant_id"]) for e in received[1:]]
     assert failed == [("wrong_region", "eu4", tenant), ("invalid_request", None, tenant)]
     assert account.token not in json.dumps(received)
@@ -334,6 +337,24 @@ def test_a_submission_for_a_secret_scheduled_for_deletion_restores_it(
 
     assert provisioning_handler(event, LocalLambdaContext(provisioning_spec)) == {"batchItemFailures": []}
     assert "DeletedDate" not in secrets.describe_secret(SecretId=secret["ARN"])
+
+
+def test_a_submission_for_a_secret_under_an_alias_of_the_key_writes_it(
+    provisioning_handler: Handler,
+    provisioning_spec: FunctionSpec,
+    new_account: NewAccount,
+    backends: LocalBackends,
+    tenant: str,
+) -> None:
+    """DescribeSecret may name the key by an alias ARN (Secrets Manager API reference,
+    DescribeSecret, KmsKeyId): it is this key if KMS says so."""
+    account = new_account()
+    name = f"{SECRET_PREFIX}/{tenant_key(tenant)}/sesame/{account.company_id}"
+    secret_under_alias(backends, name, backends.resources["LinkKey.Arn"])
+
+    event = submitted(tenant, account.token, "eu1")
+    assert provisioning_handler(event, LocalLambdaContext(provisioning_spec)) == {"outcome": "linked"}
+    assert current_token(backends, tenant) == account.token
 
 
 @pytest.mark.parametrize("outcome", ["linked", "invalid_token"])

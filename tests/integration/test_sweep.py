@@ -16,10 +16,10 @@ from botocore.awsrequest import AWSResponse
 
 from local.lambda_context import LocalLambdaContext
 from local.stack.backends import LocalBackends
-from local.stack.event_source import sqs_event
+from local.stack.event_source import sqs_event, sqs_event_of
 from local.template import FunctionSpec
 from sesame_link.core import deadline, errors
-from sesame_link.services.sweeping import STEP_WORST_SECONDS
+from sesame_link.services.sweeping import MAX_HOPS, STEP_WORST_SECONDS
 from tests.support import canary
 from tests.support.stack import RawBody, registry_item, registry_items
 
@@ -137,6 +137,7 @@ def test_a_sweep_that_runs_out_of_time_goes_on_where_it_stopped(
     assert 0 < first["queued"] < len(due)
     [continuation] = drain(backends, "SweepQueue")
     assert canary.leaked_in(continuation["Body"]) == 0
+    assert json.loads(continuation["Body"])["hop"] == 1
 
     queue_arn = backends.resources["SweepQueue.Arn"]
     second = sweep_handler(sqs_event([continuation], queue_arn), LocalLambdaContext(sweep_spec))
@@ -149,6 +150,33 @@ def test_a_sweep_that_runs_out_of_time_goes_on_where_it_stopped(
 
 
 @pytest.mark.parametrize("connections", [12], indirect=True)
+def test_a_continuation_at_the_hop_bound_that_runs_out_of_time_is_cut_loudly(
+    connections: set[Key],
+    backends: LocalBackends,
+    sweep_handler: Handler,
+    sweep_spec: FunctionSpec,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The sweep bounds its chain itself (it has RecursiveLoop: Allow; Lambda developer guide,
+    "Use Lambda recursive loop detection to prevent infinite loops"): at the bound it sends no
+    continuation, and says so in a metric with an alarm and an error log."""
+    start = min(connections)
+    body = json.dumps({"tenant": start[0], "connection_id": start[1], "hop": MAX_HOPS})
+    event = sqs_event_of([body])
+    capfd.readouterr()
+
+    # Time for no step: the chain is out of time, at its last allowed hop.
+    result = sweep_handler(event, LocalLambdaContext(sweep_spec, STEP_WORST_SECONDS))
+
+    assert result == {"queued": 0, "continued": False}
+    assert drain(backends, "SweepQueue") == []
+    output = capfd.readouterr().out
+    metric = next(json.loads(line) for line in output.splitlines() if '"SweepsCut"' in line)
+    assert metric["SweepsCut"] == [1.0]
+    assert [r.levelname for r in caplog.records if r.getMessage().startswith("Sweep cut")] == ["ERROR"]
+
+
 def test_a_batch_sqs_keeps_refusing_is_sent_twice_then_the_sweep_fails_retryably(
     connections: set[Key], sweep_handler: Handler, sweep_spec: FunctionSpec
 ) -> None:

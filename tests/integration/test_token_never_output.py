@@ -18,8 +18,9 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_no_outcome_of_any_function_writes_the_token_to_any_output_at_any_log_level() -> None:
+def test_no_outcome_of_any_function_writes_the_token_to_any_output_at_any_log_level(tmp_path: Path) -> None:
     token = canary.new_token()
+    session_token_file = tmp_path / "session-token"
     jwt = unsigned_jwt({"sub": "tenant-canary", "jti": uuid.uuid4().hex})
     child = subprocess.run(
         [sys.executable, "-m", "tests.support.link_everything"],
@@ -28,6 +29,7 @@ def test_no_outcome_of_any_function_writes_the_token_to_any_output_at_any_log_le
             **os.environ,
             "CANARY_TOKEN": token,
             "CANARY_JWT": jwt,
+            "SESSION_TOKEN_FILE": str(session_token_file),
             "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'functions'}",
         },
         capture_output=True,
@@ -39,10 +41,16 @@ def test_no_outcome_of_any_function_writes_the_token_to_any_output_at_any_log_le
     assert child.returncode == 0, canary.redact(output[-3000:])
     statuses = json.loads(output.split("statuses ", 1)[1].splitlines()[0])
     assert statuses == [201, 200, 422, 422, 400, 400, 400, 401, 503, 502, 502, 504, 502]
+    sessions = json.loads(output.split("sessions ", 1)[1].splitlines()[0])
+    assert sessions == [201, 200, 422, 201, 410, 401], "minted, read, refused token, linked, used, tampered"
+    session_token = session_token_file.read_text()
+    assert session_token.startswith("cst_")
+    assert session_token not in output, "a connect session token was written out"
+    assert session_token[4:20] not in output
     batch = json.loads(output.split("batch ", 1)[1].splitlines()[0])
     assert batch == [{"itemIdentifier": "m-2"}]
     checks = json.loads(output.split("checks ", 1)[1].splitlines()[0])
-    assert checks == [200, [], 2], "checked by route and by queue; the sweep queued both tenants"
+    assert checks == [200, [], 3], "checked by route and by queue; the sweep queued the three tenants"
     # Not vacuous: the handler logged and emitted metrics for these outcomes.
     for expected in (
         '"code":"sesame_unavailable","retryable":true',

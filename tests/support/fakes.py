@@ -190,9 +190,11 @@ class FakeCheckQueue:
 @dataclass
 class FakeContinuations:
     sent: list[Due] = field(default_factory=list)
+    hops: list[int] = field(default_factory=list)
 
-    def send(self, after: DueConnectionLike) -> None:
+    def send(self, after: DueConnectionLike, hop: int) -> None:
         self.sent.append(Due(after.tenant, after.connection_id))
+        self.hops.append(hop)
 
 
 def _order(record: ConnectionRecord) -> str:

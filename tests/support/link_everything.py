@@ -10,11 +10,13 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 from local.lambda_context import LocalLambdaContext
 from local.stack.backends import LocalBackends, apply_environment, local_function_spec, start_local_backends
 from local.stack.event_source import sqs_event_of
-from local.stack.gateway import http_api_event
+from local.stack.gateway import http_api_event, iam_caller
 from local.stack.sesame_sim import Fault
 from local.template import FunctionSpec, load_handler
 from sesame_link.core.domain import connection_id
@@ -79,6 +81,8 @@ def main() -> None:
         backends.sesame.set_fault("eu1", fault)
         statuses.append(post({"token": token, "region": "eu1"}))
     print("statuses", json.dumps(statuses), file=sys.stderr)
+    backends.sesame.set_fault("eu1", None)
+    print("sessions", json.dumps(complete_sessions(handler, spec, token)), file=sys.stderr)
     print("batch", json.dumps(provision_batch(backends, token)), file=sys.stderr)
     print(
         "checks",
@@ -86,6 +90,46 @@ def main() -> None:
         file=sys.stderr,
     )
     backends.stop()
+
+
+def complete_sessions(handler: Any, spec: FunctionSpec, token: str) -> list[int]:
+    """A connect session minted, read and completed: bad token, good token, used again, tampered.
+    Its token goes to the file the parent names (never to an output), for the parent to look for."""
+    iam = {"iam": iam_caller("testing")}
+    mint = http_api_event(
+        "POST",
+        "/connect-sessions",
+        {"content-type": "application/json"},
+        json.dumps({"tenant_id": "tenant-session", "tenant_name": "Canary Corp"}).encode(),
+        None,
+        "::1",
+    )
+    mint["requestContext"]["authorizer"] = iam
+    minted = handler(mint, LocalLambdaContext(spec))
+    session_token = json.loads(minted["body"])["token"]
+    Path(os.environ.pop("SESSION_TOKEN_FILE")).write_text(session_token)
+
+    def call(method: str, path: str, body: dict[str, str] | None, bearer: str) -> int:
+        raw = json.dumps(body).encode() if body is not None else b""
+        event = http_api_event(
+            method,
+            path,
+            {"content-type": "application/json", "authorization": f"ConnectSession {bearer}"},
+            raw,
+            None,
+            "::1",
+        )
+        return int(handler(event, LocalLambdaContext(spec, ONE_SECOND_FOR_SESAME))["statusCode"])
+
+    link = "/connect/session/link"
+    return [
+        int(minted["statusCode"]),
+        call("GET", "/connect/session", None, session_token),
+        call("POST", link, {"token": token[:-1] + "x", "region": "eu1"}, session_token),
+        call("POST", link, {"token": token, "region": "eu1"}, session_token),
+        call("POST", link, {"token": token, "region": "eu1"}, session_token),
+        call("POST", link, {"token": token, "region": "eu1"}, session_token[:-1] + "x"),
+    ]
 
 
 def check_and_sweep(backends: LocalBackends, linked: str) -> list[object]:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from local.stack.backends import (
+    LOCAL_ACCOUNT,
+    LOCAL_REGION,
     LOCAL_STACK,
     LOCAL_STACK_INSTANCE,
     LocalBackends,
@@ -246,3 +249,16 @@ def registry_item(tenant: str, cid: str, company: str, linked_at: str) -> dict[s
         "linked_at": {"S": linked_at},
         "linked_order": {"S": f"{linked_at}#{cid}"},
     }
+
+
+def secret_under_alias(backends: LocalBackends, name: str, key_arn: str) -> str:
+    """A secret `name` whose DescribeSecret names its key by an alias ARN of `key_arn` (what
+    Secrets Manager answers when the secret was created with the alias); its value."""
+    kms = backends.client("kms")
+    alias = f"alias/test-{uuid.uuid4().hex[:12]}"
+    kms.create_alias(AliasName=alias, TargetKeyId=key_arn)
+    value = "a value stored before"
+    backends.client("secretsmanager").create_secret(
+        Name=name, SecretString=value, KmsKeyId=f"arn:aws:kms:{LOCAL_REGION}:{LOCAL_ACCOUNT}:{alias}"
+    )
+    return value

@@ -326,6 +326,15 @@ def test_the_key_rotates_and_is_retained_and_the_registry_is_recoverable_and_enc
     assert properties["BillingMode"] == "PAY_PER_REQUEST"
 
 
+# DynamoDB developer guide, "Using time to live (TTL)": items are deleted within a few days of
+# their expiry, so the session's own expires_at is checked on every use (test_connect_sessions).
+def test_the_sessions_table_is_on_demand_encrypted_with_the_key_and_cleared_by_ttl() -> None:
+    properties = template().properties("ConnectSessionsTable")
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"]["KMSMasterKeyId"] == "arn:aws:test:eu-west-1:123456789012:LinkKey"
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+
+
 # EventBridge API reference, PutEvents: EventBusName is "the name or ARN of the event bus"; the
 # events:source condition key names each entry's source (EventBridge user guide, "Using IAM
 # policy conditions in Amazon EventBridge").

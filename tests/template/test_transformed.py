@@ -5,13 +5,11 @@ the AWS documentation it follows."""
 from __future__ import annotations
 
 import fnmatch
-import json
-from pathlib import Path
 from typing import Any
 
 from local.template import Template
+from tests.support.sam_transform import role_statements
 
-MANAGED_POLICIES = Path(__file__).resolve().parent / "managed_policies"
 PSEUDO = {"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
 SERVICE_OF = {"AWS::SQS::Queue": "sqs", "AWS::Lambda::Function": "lambda", "AWS::KMS::Key": "kms"}
 FOREIGN_QUEUE = "arn:aws:sqs:eu-west-1:123456789012:someone-elses-queue"
@@ -107,6 +105,22 @@ def test_a_failed_sweep_is_not_retried_from_the_start_by_lambda(transformed: dic
     assert [config["MaximumRetryAttempts"] for config in configs] == [0]
 
 
+def test_a_long_chain_of_sweep_continuations_is_not_stopped_by_lambda(transformed: dict[str, Any]) -> None:
+    """Lambda stops an SQS -> Lambda -> SQS loop after about 16 invocations unless the function's
+    RecursiveLoop is Allow (Lambda developer guide, "Use Lambda recursive loop detection to prevent
+    infinite loops"); the sweep bounds the chain itself, and its cut has an alarm."""
+    sweep = transformed["Resources"]["SweepFunction"]
+    assert sweep["Type"] == "AWS::Lambda::Function"
+    assert sweep["Properties"]["RecursiveLoop"] == "Allow"
+    others = [name for name in of_type(transformed, "AWS::Lambda::Function") if name != "SweepFunction"]
+    assert all("RecursiveLoop" not in transformed["Resources"][name]["Properties"] for name in others)
+    metrics = {
+        transformed["Resources"][name]["Properties"].get("MetricName")
+        for name in of_type(transformed, "AWS::CloudWatch::Alarm")
+    }
+    assert "SweepsCut" in metrics
+
+
 def test_a_schedule_that_cannot_deliver_leaves_a_message_with_an_alarm(transformed: dict[str, Any]) -> None:
     """Scheduler user guide, "Configuring a dead-letter queue for EventBridge Scheduler"."""
     [schedule] = of_type(transformed, "AWS::Scheduler::Schedule")
@@ -122,7 +136,7 @@ def test_a_schedule_that_cannot_deliver_leaves_a_message_with_an_alarm(transform
     assert queue in alarmed
     role = resolved(transformed).properties(target["RoleArn"]["Fn::GetAtt"][0])
     granted = allows(
-        role_statements(transformed, target["RoleArn"]["Fn::GetAtt"][0]),
+        role_statements(resolved(transformed), target["RoleArn"]["Fn::GetAtt"][0]),
         "sqs:SendMessage",
         f"arn:aws:sqs:eu-west-1:123456789012:{queue}",
         {},
@@ -153,15 +167,37 @@ def routes(transformed: dict[str, Any]) -> dict[tuple[str, str], Any]:
     }
 
 
-def test_every_route_but_the_preflight_requires_the_jwt_authorizer(transformed: dict[str, Any]) -> None:
+# The routes that take no gateway authorizer: the preflight, and the hosted page's (the function
+# authenticates the connect session itself); and the product backend's, behind AWS_IAM.
+UNAUTHORIZED = {
+    ("/{proxy+}", "options"),
+    ("/connect", "get"),
+    ("/connect/{asset}", "get"),
+    ("/connect/session", "get"),
+    ("/connect/session/link", "post"),
+}
+SIGNED = {
+    ("/connect-sessions", "post"),
+    ("/connect-sessions/{session_id}", "get"),
+    ("/connect-sessions/{session_id}", "delete"),
+}
+
+
+def test_every_route_has_its_authorizer_and_the_preflight_none(transformed: dict[str, Any]) -> None:
     """HTTP API developer guide, "Configuring CORS for an HTTP API": a $default route with an
     authorizer also receives CORS preflights, which carry no Authorization header; an OPTIONS
-    route without authorization takes them first."""
+    route without authorization takes them first. "Using IAM authorization": the connect-session
+    routes of the product's backend take only SigV4-signed requests (AWS_IAM, which SAM enables
+    with EnableIamAuthorizer). Every other route is the JWT authorizer's."""
     secured = {key: operation.get("security") for key, operation in routes(transformed).items()}
-    preflight = secured.pop(("/{proxy+}", "options"))
-    assert preflight in (None, [], [{"NONE": []}])
-    assert secured, "the API has routes"
+    for key in UNAUTHORIZED:
+        assert secured.pop(key) in (None, [], [{"NONE": []}]), key
+    for key in SIGNED:
+        assert secured.pop(key) == [{"AWS_IAM": []}], key
+    assert secured, "the API has JWT routes"
     assert all(list(security[0]) == ["OidcJwt"] and len(security) == 1 for security in secured.values())
+    schemes = transformed["Resources"]["LinkApi"]["Properties"]["Body"]["components"]["securitySchemes"]
+    assert schemes["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
 
 
 def test_every_connections_route_requires_its_scope(transformed: dict[str, Any]) -> None:
@@ -173,7 +209,7 @@ def test_every_connections_route_requires_its_scope(transformed: dict[str, Any])
     scopes = {
         key: template.resolve(operation["security"][0]["OidcJwt"])
         for key, operation in routes(transformed).items()
-        if key != ("/{proxy+}", "options")
+        if key not in UNAUTHORIZED | SIGNED
     }
     read, write = ["sesame-link/connections.read"], ["sesame-link/connections.write"]
     assert scopes == {
@@ -187,23 +223,6 @@ def test_every_connections_route_requires_its_scope(transformed: dict[str, Any])
 
 
 # --- Generated roles -----------------------------------------------------------------------
-
-
-def role_statements(transformed: dict[str, Any], role: str) -> list[dict[str, Any]]:
-    """A role's effective statements: inline policies, customer managed policies of the stack and
-    the AWS managed policies as AWS publishes them (managed_policies/)."""
-    template = resolved(transformed)
-    properties = transformed["Resources"][role]["Properties"]
-    statements: list[dict[str, Any]] = []
-    for policy in template.resolve(properties.get("Policies", [])):
-        statements += policy["PolicyDocument"]["Statement"]
-    for arn in properties.get("ManagedPolicyArns", []):
-        if isinstance(arn, dict) and "Ref" in arn:
-            statements += template.properties(arn["Ref"])["PolicyDocument"]["Statement"]
-            continue
-        name = template.resolve(arn).rsplit("/", 1)[-1]
-        statements += json.loads((MANAGED_POLICIES / f"{name}.json").read_text())["Statement"]
-    return statements
 
 
 def _listed(value: Any) -> list[Any]:
@@ -259,7 +278,7 @@ def test_each_function_receives_only_from_its_own_event_source_queues(transforme
     consumers = event_queues(transformed)
     assert set(consumers) == {"CheckFunction", "ProvisioningFunction", "SweepFunction"}
     for function, own in consumers.items():
-        statements = role_statements(transformed, f"{function}Role")
+        statements = role_statements(resolved(transformed), f"{function}Role")
         for queue in [*all_queues, FOREIGN_QUEUE.rsplit(":", 1)[-1]]:
             arn = f"arn:aws:sqs:eu-west-1:123456789012:{queue}"
             for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage"):
@@ -274,7 +293,7 @@ def test_sqs_decrypts_only_for_the_queues_a_function_uses(transformed: dict[str,
     key = "arn:aws:kms:eu-west-1:123456789012:LinkKey"
     via_sqs = {"kms:ViaService": "sqs.eu-west-1.amazonaws.com"}
     for function, own in event_queues(transformed).items():
-        statements = role_statements(transformed, f"{function}Role")
+        statements = role_statements(resolved(transformed), f"{function}Role")
         for queue in own:
             context = {
                 **via_sqs,

@@ -36,7 +36,16 @@ class OutcomePublisher:
         self._bus_name = bus_name
         self._on_publish_failure = on_publish_failure
 
-    def linked(self, record: ConnectionRecord, created: bool, request_id: str | None) -> None:
+    def linked(
+        self,
+        record: ConnectionRecord,
+        created: bool,
+        request_id: str | None,
+        *,
+        via: str,
+        session_id: str | None = None,
+    ) -> None:
+        """`via`: the linking method (jwt, session, provisioning); `session_id`: a session's."""
         self._put(
             LINKED,
             {
@@ -44,6 +53,8 @@ class OutcomePublisher:
                 "created": created,
                 "secret_arn": record.secret_arn,
                 "request_id": request_id,
+                "via": via,
+                "session_id": session_id,
             },
         )
 

@@ -54,8 +54,8 @@ class SqsSweepContinuations:
         self._client = client
         self._queue_url = queue_url
 
-    def send(self, after: DueConnectionLike) -> None:
-        body = {"tenant": after.tenant, "connection_id": after.connection_id}
+    def send(self, after: DueConnectionLike, hop: int) -> None:
+        body = {"tenant": after.tenant, "connection_id": after.connection_id, "hop": hop}
         try:
             self._client.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(body))
         except (ClientError, BotoCoreError) as exc:

@@ -16,6 +16,7 @@ from sesame_link.core import errors
 from sesame_link.core.domain import Credential, StoredCredential, StoredSecret, tenant_key
 
 if TYPE_CHECKING:
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_secretsmanager.type_defs import DescribeSecretResponseTypeDef, TagTypeDef
 
@@ -35,9 +36,13 @@ class SecretsManagerVault:
         prefix: str,
         keyed_hash: Sealer,
         readers: tuple[str, ...],
+        *,
+        kms: KMSClient,
     ) -> None:
-        """`readers`: the only principals (role ARNs) that may read a stored token."""
+        """`readers`: the only principals (role ARNs) that may read a stored token; `kms` tells
+        which key an alias names."""
         self._client = client
+        self._kms = kms
         self._kms_key_id = kms_key_id
         self._prefix = prefix
         self._keyed_hash = keyed_hash
@@ -112,6 +117,23 @@ class SecretsManagerVault:
         )
         return StoredSecret(arn=response["ARN"], changed=True)
 
+    def _is_key(self, described: str | None) -> bool:
+        """DescribeSecret names the secret's key by its ARN, key id or alias ARN (Secrets Manager
+        API reference, DescribeSecret: "KmsKeyId: The key ID or alias ARN of the KMS key"): an
+        alias is this key if KMS says it points to it. No key (the AWS managed key) is not."""
+        if described is None:
+            return False
+        if described in {self._kms_key_id, self._kms_key_id.rpartition(":key/")[2]}:
+            return True
+        if ":alias/" not in described and not described.startswith("alias/"):
+            return False
+        try:
+            return self._kms.describe_key(KeyId=described)["KeyMetadata"]["Arn"] == self._kms_key_id
+        except ClientError as exc:
+            if error_code(exc) == "NotFoundException":  # an alias of nothing names no key
+                return False
+            raise
+
     def _describe(self, name: str) -> DescribeSecretResponseTypeDef | None:
         try:
             return self._client.describe_secret(SecretId=name)
@@ -125,7 +147,7 @@ class SecretsManagerVault:
         for deletion (AWS refuses a put on it); then make `version` current, writing it only if it
         does not exist yet."""
         name = secret["Name"]
-        if not _is_key(secret.get("KmsKeyId"), self._kms_key_id):
+        if not self._is_key(secret.get("KmsKeyId")):
             raise errors.StorageFailed(
                 "A secret of that name exists under another key; it was left untouched."
             )
@@ -193,13 +215,6 @@ def reader_policy(readers: tuple[str, ...]) -> dict[str, object]:
             }
         ],
     }
-
-
-def _is_key(described: str | None, key_arn: str) -> bool:
-    """DescribeSecret names the secret's key by its ARN or its key id (Secrets Manager API
-    reference, DescribeSecret: "KmsKeyId: The key ID or alias ARN of the KMS key"): either is
-    this key. An alias, or no key (the AWS managed key), is not taken for it."""
-    return described is not None and described in {key_arn, key_arn.rpartition(":key/")[2]}
 
 
 def _secret_value(credential: Credential) -> str:

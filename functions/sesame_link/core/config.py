@@ -35,6 +35,9 @@ class Settings:
     check_cooldown_seconds: int
     probe_regions: tuple[str, ...]
     secret_readers: tuple[str, ...]  # role ARNs: the check function's, and a break-glass role's
+    sessions_table: str
+    connect_page_url: str  # the hosted connect page; a connect_url is it with the token as fragment
+    connect_frame_ancestors: str  # the origins that may embed the page (CSP frame-ancestors)
 
     def require(self, *names: str) -> None:
         missing = [name for name in names if not getattr(self, name)]
@@ -74,6 +77,11 @@ def load_settings() -> Settings:
         check_cooldown_seconds=_whole("CHECK_COOLDOWN_SECONDS", 60),
         probe_regions=_regions("PROBE_REGIONS", "eu1,eu4"),
         secret_readers=tuple(arn for arn in os.environ.get("SECRET_READER_ARNS", "").split(",") if arn),
+        sessions_table=os.environ.get("SESSIONS_TABLE", ""),
+        connect_page_url=os.environ.get("CONNECT_PAGE_URL", ""),
+        connect_frame_ancestors=" ".join(
+            origin for origin in os.environ.get("CONNECT_EMBEDDING_ORIGINS", "").split(",") if origin
+        ),
     )
 
 

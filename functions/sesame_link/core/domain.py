@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 from sesame_link.core import errors
 from sesame_link.core.models import UTC_TIMESTAMP, Status, StatusReason
@@ -102,3 +103,35 @@ class AttemptLimits:
 
     per_quarter_hour: int
     per_day: int
+
+
+MAX_SESSION_FAILURES = 5  # conclusive failed attempts that exhaust a connect session
+SessionStatus = Literal["open", "completed", "expired", "revoked", "exhausted"]
+
+
+@dataclass(frozen=True)
+class ConnectSession:
+    """A connect session as stored: never its token, which is kept only as a keyed hash."""
+
+    session_id: str
+    tenant: str
+    tenant_name: str
+    reconnect: str | None  # the connection a reconnect relinks
+    reconnect_company: str | None  # its Sesame company: only a token of it may relink
+    region: str | None  # the page's prefill
+    allowed_origins: tuple[str, ...]
+    created_at: datetime
+    expires_at: datetime
+    created_by: str  # the IAM principal that minted it
+    stored_status: Literal["open", "completed", "revoked"] = "open"
+    failures: int = 0
+    connection_id: str | None = None
+    completed_at: datetime | None = None
+
+    def status(self, now: datetime) -> SessionStatus:
+        """Expiry against the clock on every use: DynamoDB's TTL deletes days late."""
+        if self.stored_status != "open":
+            return self.stored_status
+        if self.failures >= MAX_SESSION_FAILURES:
+            return "exhausted"
+        return "expired" if now >= self.expires_at else "open"

@@ -83,6 +83,33 @@ class UnknownRegion(LinkError):
     spends_attempt = True
 
 
+class CompanyMismatch(LinkError):
+    code, status, title = "company_mismatch", 422, "The token belongs to another Sesame company"
+    spends_attempt = True
+
+
+class SessionInvalid(LinkError):
+    code, status, title = "session_invalid", 401, "No valid connect session"
+
+    # One text for a missing, malformed and unknown session token: the answers must not tell
+    # them apart.
+    def __init__(self, detail: str = "The request carries no valid connect session.") -> None:
+        super().__init__(detail)
+
+
+class OriginNotAllowed(LinkError):
+    code, status, title = "origin_not_allowed", 403, "This origin may not use the session"
+
+
+class SessionExpired(LinkError):
+    code, status, title = "session_expired", 410, "The connect session can no longer be used"
+
+    def __init__(
+        self, detail: str = "The connect session is expired, revoked, completed or exhausted."
+    ) -> None:
+        super().__init__(detail)
+
+
 class ConnectionLimitReached(LinkError):
     code, status, title = "connection_limit_reached", 409, "The tenant has as many connections as it may"
     spends_attempt = True  # the token was valid, but a leaked one must not buy unlimited tries

@@ -92,6 +92,87 @@ class CredentialSubmitted(BaseModel):
     detail: ProvisioningDetail
 
 
+def _printable(value: object) -> object:
+    if not isinstance(value, str) or not value.isprintable():
+        raise ValueError("must be printable characters")
+    return value
+
+
+Printable = Annotated[str, BeforeValidator(_printable)]
+# An origin a browser sends: https, a host name, an optional port; no path.
+HttpsOrigin = Annotated[str, Field(pattern=r"^https://[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?(:[0-9]{1,5})?$")]
+SESSION_ID_PATTERN = r"^cs_[0-9a-f]{32}$"
+SessionId = Annotated[str, Field(pattern=SESSION_ID_PATTERN)]
+MIN_SESSION_SECONDS, MAX_SESSION_SECONDS = 60, 7 * 24 * 3600
+
+
+class SessionMint(BaseModel):
+    """POST /connect-sessions: what the product's backend asks for (DESIGN.md, "Linking methods")."""
+
+    model_config = _STRICT
+
+    tenant_id: Printable = Field(min_length=1, max_length=256)
+    tenant_name: Printable = Field(min_length=1, max_length=100)
+    connection_id: ConnectionId | None = None
+    region: Region | None = None
+    expires_in: int = Field(default=1800, ge=MIN_SESSION_SECONDS, le=MAX_SESSION_SECONDS)
+    allowed_origins: tuple[HttpsOrigin, ...] = Field(default=(), max_length=5)
+
+
+class SessionCreated(BaseModel):
+    """The mint's answer: the only one that ever carries the session token."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    session_id: str
+    token: str
+    connect_url: str
+    expires_at: datetime
+    status: Literal["open"] = "open"
+
+    @field_serializer("expires_at")
+    def _utc_z(self, value: datetime) -> str:
+        return value.strftime(UTC_TIMESTAMP)
+
+
+class SessionState(BaseModel):
+    """GET /connect-sessions/{session_id}: what the backend reads; never the token."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    session_id: str
+    tenant_id: str
+    tenant_name: str
+    status: Literal["open", "completed", "expired", "revoked", "exhausted"]
+    reconnect: str | None
+    expires_at: datetime
+    attempts: int
+    connection_id: str | None
+    completed_at: datetime | None
+
+    @field_serializer("expires_at", "completed_at")
+    def _utc_z(self, value: datetime | None) -> str | None:
+        return value.strftime(UTC_TIMESTAMP) if value else None
+
+
+class SessionPage(BaseModel):
+    """GET /connect/session: what the hosted page shows; nothing else of the tenant. With the
+    session's id and the origins that may embed it: the page tells only those of a completion."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    session_id: str
+    allowed_origins: list[str]
+    tenant_name: str
+    region: str | None
+    reconnect: bool
+    expires_at: datetime
+
+    @field_serializer("expires_at")
+    def _utc_z(self, value: datetime) -> str:
+        return value.strftime(UTC_TIMESTAMP)
+
+
 class CheckRequested(BaseModel):
     """A check queue message, as the sweep sends it: which connection, never a token."""
 
@@ -108,6 +189,7 @@ class SweepContinuation(BaseModel):
 
     tenant: str = Field(min_length=1, max_length=256)
     connection_id: ConnectionId
+    hop: int = Field(default=1, ge=1)  # how many continuations led here
 
 
 class ListQuery(BaseModel):

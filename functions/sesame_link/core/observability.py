@@ -49,6 +49,11 @@ def record_queued(count: int) -> None:
     metrics.add_metric(name="ChecksQueued", unit=MetricUnit.Count, value=count)
 
 
+def record_sweep_cut() -> None:
+    """A sweep reached its bound of continuations (sweeping.MAX_HOPS) with connections left."""
+    metrics.add_metric(name="SweepsCut", unit=MetricUnit.Count, value=1)
+
+
 def record_internal_error() -> None:
     metrics.add_metric(name="InternalErrors", unit=MetricUnit.Count, value=1)
 

@@ -7,7 +7,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sesame_link.core.domain import ConnectionRecord, Credential, StoredCredential, StoredSecret
+from sesame_link.core.domain import (
+    ConnectionRecord,
+    ConnectSession,
+    Credential,
+    StoredCredential,
+    StoredSecret,
+)
 from sesame_link.core.models import Status, StatusReason
 
 Clock = Callable[[], datetime]
@@ -64,6 +70,26 @@ class AttemptBudget(Protocol):
         """Return a reserved attempt: the link succeeded, or failed for no fault of the token."""
 
 
+class SessionStore(Protocol):
+    """Connect sessions, each found by its token's keyed hash (`key`) or by its id."""
+
+    def create(self, session: ConnectSession, key: str) -> None: ...
+    def find(self, key: str) -> ConnectSession | None: ...
+    def get(self, session_id: str) -> tuple[ConnectSession, str] | None:
+        """The session and its key."""
+
+    def claim(self, key: str, now: datetime, until: datetime) -> bool:
+        """Take the open, unexpired, unexhausted session for one link attempt until `until`,
+        unless another attempt holds it (a conditional write: of two, exactly one claims)."""
+
+    def release(self, key: str, failed: bool) -> None:
+        """End a claim without completing; `failed`: a conclusive failure, counted."""
+
+    def complete(self, key: str, connection_id: str, at: datetime) -> None: ...
+    def revoke(self, key: str) -> None:
+        """Revoke an open session; a completed one stays completed."""
+
+
 class Registry(Protocol):
     def save_link(self, record: ConnectionRecord, new_version: bool) -> ConnectionRecord | None: ...
     def get(self, tenant: str, connection_id: str) -> ConnectionRecord | None: ...
@@ -101,5 +127,6 @@ class CheckQueue(Protocol):
 
 
 class SweepContinuations(Protocol):
-    def send(self, after: DueConnectionLike) -> None:
-        """Ask for another sweep run that goes on after the registry key `after`."""
+    def send(self, after: DueConnectionLike, hop: int) -> None:
+        """Ask for another sweep run, continuation number `hop`, that goes on after the registry
+        key `after`."""

@@ -1,12 +1,12 @@
 """The HTTP door of the link function, behind an HTTP API with a JWT authorizer: link
-(POST /connections), list, read and unlink, and the API's $default route (404/405 problems)."""
+(POST /connections), list, read and unlink; the connect sessions and the hosted connect page
+(sessions.py); and the API's $default route (404/405 problems)."""
 
 from __future__ import annotations
 
 from sesame_link.handlers import cold_start  # first: see cold_start.py
 
 # isort: split
-import binascii
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -25,15 +25,17 @@ from sesame_link.handlers.http import (
     http_seconds,
     json_response,
     problem_responses,
+    validated_body,
 )
 from sesame_link.handlers.problems import invalid_request
 from sesame_link.handlers.reporting import report_failed, report_linked, report_unlinked
+from sesame_link.handlers.sessions import session_routes
 from sesame_link.services.connections import ConnectionsService
 from sesame_link.services.linking import LinkLimits, LinkService
+from sesame_link.services.sessions import ConnectSessionService
 
 CONNECTIONS = "/connections"
 CONNECTION = "/connections/<connection_id>"
-MAX_BODY_BYTES = 8 * 1024
 
 settings = runtime.settings
 links = LinkService(
@@ -42,12 +44,19 @@ links = LinkService(
     runtime.registry(),
     LinkLimits(runtime.attempt_budget("link", settings.link_attempts), settings.max_connections_per_tenant),
 )
+sessions = ConnectSessionService(
+    runtime.session_store(),
+    runtime.registry(),
+    links,
+    runtime.keyed_hash(),
+)
 connections = ConnectionsService(
     runtime.registry(), runtime.vault(), runtime.keyed_hash(), settings.unlink_recovery_days
 )
 # The body is validated by the route with the LinkRequest model: Powertools' OpenAPI validation
 # would add ~10 ms to every cold start (make bench) and parse form and multipart bodies too.
 app = http_resolver(settings)
+app.include_router(session_routes(sessions, settings.connect_page_url, settings.connect_frame_ancestors))
 
 
 @app.post(
@@ -69,13 +78,13 @@ def create_connection() -> Response[str]:
     tenant = region = None
     try:
         tenant = current_tenant(app, settings)  # a tenantless request is refused before its body is read
-        request = _link_request()
+        request = validated_body(app.current_event, LinkRequest)
         region = request.region
         result = links.link(request, tenant)
     except errors.LinkError as exc:
         report_failed(exc, tenant, region, request_id)
         raise
-    report_linked(result, request_id)
+    report_linked(result, request_id, "jwt")
     answer = LinkAnswer.of(result.connection, created=result.created)
     return json_response(201 if result.created else 200, answer.model_dump_json())
 
@@ -128,20 +137,6 @@ def delete_connection(connection_id: str) -> Response[str]:
     record = connections.unlink(tenant, connection_id_of(connection_id))
     report_unlinked(record, app.current_event.request_context.request_id)
     return Response(status_code=204, body="")
-
-
-def _link_request() -> LinkRequest:
-    """The body as a LinkRequest, read as JSON whatever its content type: this API takes JSON only."""
-    try:
-        body = app.current_event.decoded_body or ""
-    except (binascii.Error, UnicodeDecodeError):
-        raise errors.InvalidRequest("The body must be JSON text.") from None
-    if len(body.encode()) > MAX_BODY_BYTES:
-        raise errors.PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
-    try:
-        return LinkRequest.model_validate_json(body)
-    except ValidationError as exc:
-        raise invalid_request(exc.errors()) from None
 
 
 def _list_query() -> ListQuery:

@@ -4,11 +4,13 @@ errors as RFC 9457 problems in one place, and 404/405 problems for what the API 
 
 from __future__ import annotations
 
+import binascii
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, ValidationError
 
 from sesame_link.core import errors
 from sesame_link.core.config import Settings
@@ -16,7 +18,13 @@ from sesame_link.core.domain import parse_tenant
 from sesame_link.core.models import CONNECTION_ID_PATTERN, Problem
 from sesame_link.core.observability import logger, record_internal_error
 from sesame_link.handlers import cold_start
-from sesame_link.handlers.problems import PROBLEM_JSON, headers_for, problem_for
+from sesame_link.handlers.problems import PROBLEM_JSON, headers_for, invalid_request, problem_for
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
+
+Body = TypeVar("Body", bound=BaseModel)
+MAX_BODY_BYTES = 8 * 1024
 
 # Every route of the API and the methods it takes, whichever function serves it: a method a
 # route does not take is a 405 with `Allow`, anything else a 404.
@@ -24,6 +32,12 @@ ROUTES = (
     (re.compile(r"/connections"), "GET, POST"),
     (re.compile(r"/connections/[^/]+"), "GET, DELETE"),
     (re.compile(r"/connections/[^/]+/check"), "POST"),
+    (re.compile(r"/connect-sessions"), "POST"),
+    (re.compile(r"/connect-sessions/[^/]+"), "GET, DELETE"),
+    (re.compile(r"/connect/session"), "GET"),
+    (re.compile(r"/connect/session/link"), "POST"),
+    (re.compile(r"/connect"), "GET"),
+    (re.compile(r"/connect/[^/]+"), "GET"),
 )
 _CONNECTION_ID = re.compile(CONNECTION_ID_PATTERN)
 
@@ -51,11 +65,16 @@ def http_seconds() -> float:
 
 PROBLEM_DESCRIPTIONS = {
     400: "invalid_request",
-    401: "unauthenticated",
-    404: "connection_not_found",
+    401: "unauthenticated, session_invalid",
+    403: "origin_not_allowed",
+    404: "connection_not_found, not_found",
     409: "connection_limit_reached",
+    410: "session_expired",
     413: "payload_too_large",
-    422: "invalid_token, wrong_region (with suggested_region), token_forbidden, unknown_region",
+    422: (
+        "invalid_token, wrong_region (with suggested_region), token_forbidden, unknown_region,"
+        " company_mismatch"
+    ),
     429: "link_attempts_exhausted (with Retry-After)",
     500: "storage_failed, internal_error",
     502: "sesame_unavailable",
@@ -87,6 +106,20 @@ def connection_id_of(path_value: str) -> str:
     if not _CONNECTION_ID.fullmatch(path_value):
         raise errors.ConnectionNotFound()
     return path_value
+
+
+def validated_body(event: APIGatewayProxyEventV2, model: type[Body]) -> Body:
+    """The body as `model`, read as JSON whatever its content type: this API takes JSON only."""
+    try:
+        body = event.decoded_body or ""
+    except (binascii.Error, UnicodeDecodeError):
+        raise errors.InvalidRequest("The body must be JSON text.") from None
+    if len(body.encode()) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(f"The body must be at most {MAX_BODY_BYTES} bytes.")
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        raise invalid_request(exc.errors()) from None
 
 
 def json_response(status: int, body: str) -> Response[str]:

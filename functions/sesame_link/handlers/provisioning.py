@@ -56,7 +56,7 @@ def link_record(record: SQSRecord) -> str:
         if exc.retryable:
             raise
         return exc.code
-    report_linked(result, detail.request_id or record.message_id)
+    report_linked(result, detail.request_id or record.message_id, "provisioning")
     return "linked" if result.created else "relinked"
 
 

@@ -17,10 +17,12 @@ if TYPE_CHECKING:
 outcomes = runtime.outcomes()
 
 
-def report_linked(result: LinkResult, request_id: str | None) -> None:
+def report_linked(
+    result: LinkResult, request_id: str | None, via: str, session_id: str | None = None
+) -> None:
     connection = result.connection
     record_outcome("linked" if result.created else "relinked")
-    outcomes.linked(connection, result.created, request_id)
+    outcomes.linked(connection, result.created, request_id, via=via, session_id=session_id)
     logger.info(
         "Sesame account linked",
         extra={
@@ -29,6 +31,8 @@ def report_linked(result: LinkResult, request_id: str | None) -> None:
             "company_id": connection.company_id,
             "new_connection": result.created,
             "request_id": request_id,
+            "via": via,
+            "session_id": session_id,
         },
     )
 

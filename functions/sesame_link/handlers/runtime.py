@@ -13,6 +13,7 @@ from sesame_link.adapters.keyed_hash import KeyedHash
 from sesame_link.adapters.outcomes import OutcomePublisher
 from sesame_link.adapters.registry import DynamoDbRegistry
 from sesame_link.adapters.sesame import SesameClient, new_session
+from sesame_link.adapters.sessions import DynamoDbSessionStore
 from sesame_link.adapters.vault import SecretsManagerVault
 from sesame_link.core.config import load_settings
 from sesame_link.core.domain import AttemptLimits
@@ -63,9 +64,14 @@ def events_client() -> EventBridgeClient | None:
 
 
 @cache
+def kms_client() -> KMSClient:
+    return cast("KMSClient", aws.client("kms"))
+
+
+@cache
 def keyed_hash() -> KeyedHash:
     settings.require("mac_key_id")
-    return KeyedHash(cast("KMSClient", aws.client("kms")), settings.mac_key_id)
+    return KeyedHash(kms_client(), settings.mac_key_id)
 
 
 @cache
@@ -77,6 +83,7 @@ def vault() -> SecretsManagerVault:
         settings.secret_prefix,
         keyed_hash(),
         settings.secret_readers,
+        kms=kms_client(),
     )
 
 
@@ -84,6 +91,12 @@ def vault() -> SecretsManagerVault:
 def registry() -> DynamoDbRegistry:
     settings.require("connections_table")
     return DynamoDbRegistry(dynamodb_client(), settings.connections_table)
+
+
+@cache
+def session_store() -> DynamoDbSessionStore:
+    settings.require("sessions_table")
+    return DynamoDbSessionStore(dynamodb_client(), settings.sessions_table)
 
 
 @cache

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sesame_link.adapters.queues import SqsCheckQueue, SqsSweepContinuations
 from sesame_link.core import deadline
 from sesame_link.core.models import SweepContinuation
-from sesame_link.core.observability import logger, metrics, record_queued
+from sesame_link.core.observability import logger, metrics, record_queued, record_sweep_cut
 from sesame_link.handlers import runtime
 from sesame_link.services.sweeping import SweepService
 
@@ -33,9 +33,12 @@ sweeps = SweepService(
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     deadline.start(context)
-    results = [sweeps.sweep(after) for after in _starting_points(event)]
+    results = [sweeps.sweep(after, after.hop if after else 0) for after in _starting_points(event)]
     queued = sum(result.queued for result in results)
     record_queued(queued)
+    if any(result.cut for result in results):
+        record_sweep_cut()
+        logger.error("Sweep cut at its bound of continuations: the rest waits for the next run")
     summary = {"queued": queued, "continued": any(result.continued for result in results)}
     logger.info("Sweep done", extra=summary)
     return summary

@@ -51,13 +51,14 @@ class LinkService:
         self._limits = limits
         self._clock = clock
 
-    def link(self, request: LinkRequest, tenant: str) -> LinkResult:
+    def link(self, request: LinkRequest, tenant: str, company_id: str | None = None) -> LinkResult:
         """An attempt of the tenant's budget is reserved before Sesame is asked, and given back
-        unless the token is refused (or is one connection too many)."""
+        unless the token is refused (or is one connection too many). `company_id`: a reconnect,
+        which links only a token of that Sesame company."""
         reservation = self._limits.budget.reserve(tenant)
         spent = False
         try:
-            return self._link(request, tenant)
+            return self._link(request, tenant, company_id)
         except errors.LinkError as exc:
             spent = exc.spends_attempt
             raise
@@ -65,11 +66,13 @@ class LinkService:
             if reservation is not None and not spent:
                 self._limits.budget.give_back(reservation)
 
-    def _link(self, request: LinkRequest, tenant: str) -> LinkResult:
+    def _link(self, request: LinkRequest, tenant: str, company_id: str | None) -> LinkResult:
         """Nothing is stored unless Sesame says 200. Safe to retry: a stored secret whose
         registry write failed is made to agree by the next attempt."""
         token = request.token.get_secret_value()
         company = self._sesame.check(token, request.region, sesame_deadline())
+        if company_id is not None and company.id != company_id:
+            raise errors.CompanyMismatch("The token belongs to another Sesame company than the connection's.")
         linked = connection_id(tenant, company.id)
         self._refuse_beyond_cap(tenant, linked)
         stored = self._vault.store(Credential(tenant, request.region, company.id, company.name, token))

@@ -18,12 +18,17 @@ BATCH_SIZE = 10  # messages a SendMessageBatch call takes
 # A scan page or a send may start only if two AWS attempts' worst case (aws.py) fit in the time
 # left: the call itself, and the continuation that may follow it.
 STEP_WORST_SECONDS = 8.0
+# A chain of continuations is bounded by its own count, not by Lambda's recursive-loop detection
+# (which stops an SQS -> Lambda -> SQS chain silently after about 16 hops; the sweep function has
+# RecursiveLoop: Allow). 96 runs of the function's 300 s are 8 hours, a third of the daily cycle.
+MAX_HOPS = 96
 
 
 @dataclass(frozen=True)
 class SweepResult:
     queued: int
     continued: bool
+    cut: bool = False  # out of time at the hop bound: the rest of the registry waits for tomorrow
 
 
 class SweepService:
@@ -41,17 +46,18 @@ class SweepService:
         self._max_age = timedelta(hours=max_age_hours)
         self._clock = clock
 
-    def sweep(self, after: DueConnectionLike | None = None) -> SweepResult:
-        """From the start of the registry, or on after the connection `after`."""
+    def sweep(self, after: DueConnectionLike | None = None, hop: int = 0) -> SweepResult:
+        """From the start of the registry, or on after the connection `after` (continuation
+        number `hop`)."""
         cutoff = self._clock() - self._max_age if self._max_age else None
         queued = 0
         while True:
             if not deadline.allows(STEP_WORST_SECONDS):
-                return self._continue(after, queued)
+                return self._continue(after, queued, hop)
             due, page_end = self._registry.due(cutoff, after, PAGE_SIZE)
             for batch in _batches(due):
                 if not deadline.allows(STEP_WORST_SECONDS):
-                    return self._continue(after, queued)
+                    return self._continue(after, queued, hop)
                 self._check_queue.send(batch)
                 queued += len(batch)
                 after = batch[-1]
@@ -59,10 +65,12 @@ class SweepService:
                 return SweepResult(queued=queued, continued=False)
             after = page_end
 
-    def _continue(self, after: DueConnectionLike | None, queued: int) -> SweepResult:
+    def _continue(self, after: DueConnectionLike | None, queued: int, hop: int) -> SweepResult:
         if after is None:  # nothing done yet: there is nowhere to go on from but the start
             raise TimeoutError("No time left to start a sweep.")
-        self._continuations.send(after)
+        if hop >= MAX_HOPS:
+            return SweepResult(queued=queued, continued=False, cut=True)
+        self._continuations.send(after, hop + 1)
         return SweepResult(queued=queued, continued=True)
 
 

@@ -67,8 +67,17 @@ def test_a_link_publishes_the_connection_and_the_secret_arn(events: Any) -> None
     sent = published_details(events)
     with Stubber(events) as stubber:
         expect_put(stubber, "Sesame Account Linked")
-        OutcomePublisher(events, "bus").linked(RECORD, True, "req-1")
-    assert sent == [{**CONNECTION, "created": True, "secret_arn": RECORD.secret_arn, "request_id": "req-1"}]
+        OutcomePublisher(events, "bus").linked(RECORD, True, "req-1", via="jwt")
+    assert sent == [
+        {
+            **CONNECTION,
+            "created": True,
+            "secret_arn": RECORD.secret_arn,
+            "request_id": "req-1",
+            "via": "jwt",
+            "session_id": None,
+        }
+    ]
 
 
 def test_an_unlink_publishes_the_connection_without_the_secret(events: Any) -> None:
@@ -115,7 +124,7 @@ def test_a_failure_publishes_the_code_only(events: Any) -> None:
 
 def test_no_bus_no_call(events: Any) -> None:
     with Stubber(events):  # any call would fail: nothing is stubbed
-        OutcomePublisher(events, "").linked(RECORD, True, None)
+        OutcomePublisher(events, "").linked(RECORD, True, None, via="jwt")
         OutcomePublisher(None, "bus").failed(None, None, errors.InvalidRequest("x"), None)
 
 
@@ -129,5 +138,7 @@ def test_a_publish_failure_is_reported_not_raised(events: Any, failure: str) -> 
             stubber.add_response(
                 "put_events", {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "InternalFailure"}]}
             )
-        OutcomePublisher(events, "bus", on_publish_failure=reasons.append).linked(RECORD, False, None)
+        OutcomePublisher(events, "bus", on_publish_failure=reasons.append).linked(
+            RECORD, False, None, via="jwt"
+        )
     assert reasons == ["AccessDeniedException" if failure == "client error" else "InternalFailure"]

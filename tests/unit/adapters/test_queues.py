@@ -100,10 +100,10 @@ def test_a_check_batch_with_no_answer_is_retryable(unanswered: Any) -> None:
 
 def test_a_continuation_with_no_answer_is_retryable(unanswered: Any) -> None:
     with pytest.raises(errors.StorageUnavailable):
-        SqsSweepContinuations(unanswered, QUEUE).send(DUE[0])
+        SqsSweepContinuations(unanswered, QUEUE).send(DUE[0], 1)
 
 
 def test_a_refused_continuation_is_storage_failed_without_the_aws_code(client: Any, stubber: Stubber) -> None:
     stubber.add_client_error("send_message", "AccessDenied")
     with pytest.raises(errors.StorageFailed, match=r"^Credential storage refused the request\.$"):
-        SqsSweepContinuations(client, QUEUE).send(DUE[0])
+        SqsSweepContinuations(client, QUEUE).send(DUE[0], 1)

@@ -29,6 +29,7 @@ VALUE = json.dumps(
 )
 VERSION = FakeSealer().digest("secret-version", VALUE).hex()
 OLDER, NEWER = "0" * 64, "f" * 64  # other versions' ids
+ALIAS = "arn:aws:kms:eu-west-1:123456789012:alias/sesame-link-prod"
 CHECK_ROLE = "arn:aws:iam::123456789012:role/sesame-link-prod-CheckFunctionRole-AbC"
 
 
@@ -40,10 +41,28 @@ def client() -> Any:
 
 
 @pytest.fixture
-def stubbed(client: Any) -> Iterator[tuple[SecretsManagerVault, Stubber]]:
+def kms() -> Iterator[tuple[Any, Stubber]]:
+    """KMS, asked only what an alias names: a call not stubbed fails the test."""
+    client = boto3.client("kms", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
     with Stubber(client) as stubber:
-        yield SecretsManagerVault(client, KEY, "sl", FakeSealer(), (CHECK_ROLE,)), stubber
+        yield client, stubber
         stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def stubbed(client: Any, kms: tuple[Any, Stubber]) -> Iterator[tuple[SecretsManagerVault, Stubber]]:
+    with Stubber(client) as stubber:
+        yield SecretsManagerVault(client, KEY, "sl", FakeSealer(), (CHECK_ROLE,), kms=kms[0]), stubber
+        stubber.assert_no_pending_responses()
+
+
+def expect_alias(kms: tuple[Any, Stubber], alias: str, key: str | None) -> None:
+    """KMS DescribeKey on an alias answers the key it points to (AWS KMS API reference, DescribeKey)."""
+    if key is None:
+        kms[1].add_client_error("describe_key", "NotFoundException", expected_params={"KeyId": alias})
+    else:
+        metadata = {"KeyId": key.rpartition("/")[2], "Arn": key}
+        kms[1].add_response("describe_key", {"KeyMetadata": metadata}, {"KeyId": alias})
 
 
 def expect_create(stubber: Stubber, error: str | None = None) -> None:
@@ -144,11 +163,17 @@ def test_first_link_creates_the_secret_under_the_key(stubbed: tuple[SecretsManag
     assert (stored.arn, stored.changed) == (ARN, True)
 
 
-@pytest.mark.parametrize("key", [KEY, KEY.rpartition("/")[2]], ids=["by its ARN", "by its key id"])
-def test_the_same_value_again_writes_nothing(stubbed: tuple[SecretsManagerVault, Stubber], key: str) -> None:
-    """DescribeSecret may name the key by its ARN or by its id (Secrets Manager API reference,
-    DescribeSecret, KmsKeyId): both are this stack's key."""
+@pytest.mark.parametrize(
+    "key", [KEY, KEY.rpartition("/")[2], ALIAS], ids=["by its ARN", "by its key id", "by an alias of it"]
+)
+def test_the_same_value_again_writes_nothing(
+    stubbed: tuple[SecretsManagerVault, Stubber], kms: tuple[Any, Stubber], key: str
+) -> None:
+    """DescribeSecret may name the key by its ARN, its id or an alias ARN (Secrets Manager API
+    reference, DescribeSecret, KmsKeyId): each is this stack's key, an alias as KMS resolves it."""
     vault, stubber = stubbed
+    if key == ALIAS:
+        expect_alias(kms, ALIAS, KEY)
     expect_describe(stubber, key=key, VersionIdsToStages={VERSION: ["AWSCURRENT"], OLDER: ["AWSPREVIOUS"]})
     expect_policy(stubber)
     stored = vault.store(CREDENTIAL)  # no put is stubbed: one would fail the test
@@ -185,18 +210,45 @@ def test_an_earlier_value_again_is_made_current_explicitly(
 
 
 @pytest.mark.parametrize(
-    "key",
-    [OTHER_KEY, OTHER_KEY.rpartition("/")[2], "arn:aws:kms:eu-west-1:123456789012:alias/other", None],
-    ids=["another key", "another key's id", "an alias", "the AWS managed key"],
+    ("key", "aliased"),
+    [
+        (OTHER_KEY, None),
+        (OTHER_KEY.rpartition("/")[2], None),
+        ("arn:aws:kms:eu-west-1:123456789012:alias/other", OTHER_KEY),
+        ("arn:aws:kms:eu-west-1:123456789012:alias/gone", None),
+        (None, None),
+    ],
+    ids=[
+        "another key",
+        "another key's id",
+        "an alias of another key",
+        "an alias of nothing",
+        "the AWS managed key",
+    ],
 )
 def test_a_secret_under_another_key_is_never_written(
-    stubbed: tuple[SecretsManagerVault, Stubber], key: str | None
+    stubbed: tuple[SecretsManagerVault, Stubber],
+    kms: tuple[Any, Stubber],
+    key: str | None,
+    aliased: str | None,
 ) -> None:
     vault, stubber = stubbed
+    if key and ":alias/" in key:
+        expect_alias(kms, key, aliased)
     expect_describe(stubber, key=key, VersionIdsToStages={OLDER: ["AWSCURRENT"]})
     with pytest.raises(errors.StorageFailed) as caught:
         vault.store(CREDENTIAL)  # no put, no restore is stubbed
     assert caught.value.status == 500
+
+
+def test_kms_throttling_an_alias_lookup_is_retryable_not_another_key(
+    stubbed: tuple[SecretsManagerVault, Stubber], kms: tuple[Any, Stubber]
+) -> None:
+    vault, stubber = stubbed
+    expect_describe(stubber, key=ALIAS, VersionIdsToStages={OLDER: ["AWSCURRENT"]})
+    kms[1].add_client_error("describe_key", "ThrottlingException", expected_params={"KeyId": ALIAS})
+    with pytest.raises(errors.StorageUnavailable):
+        vault.store(CREDENTIAL)
 
 
 def test_a_secret_scheduled_for_deletion_is_restored_then_written(

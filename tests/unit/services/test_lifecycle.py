@@ -14,7 +14,14 @@ from sesame_link.core.domain import ConnectionRecord, Credential
 from sesame_link.core.ports import DueConnectionLike
 from sesame_link.services.checking import CheckService
 from sesame_link.services.connections import ConnectionsService
-from sesame_link.services.sweeping import BATCH_SIZE, PAGE_SIZE, STEP_WORST_SECONDS, SweepService
+from sesame_link.services.sweeping import (
+    BATCH_SIZE,
+    MAX_HOPS,
+    PAGE_SIZE,
+    STEP_WORST_SECONDS,
+    SweepResult,
+    SweepService,
+)
 from tests.support.fakes import (
     DEFAULT_COMPANY,
     Context,
@@ -204,7 +211,24 @@ def test_a_sweep_without_time_for_a_step_asks_to_go_on_after_the_last_one_queued
     result = service.sweep(last)
     assert result.continued is True
     assert continuations.sent == [last]
+    assert continuations.hops == [1]
     assert queue.sent == []
+
+
+def test_each_continuation_counts_its_hop_and_the_last_allowed_one_cuts_the_sweep() -> None:
+    """Lambda stops an SQS -> Lambda -> SQS chain after about 16 invocations unless the function
+    allows recursive loops (Lambda developer guide, "Use Lambda recursive loop detection to
+    prevent infinite loops"): the sweep allows them and bounds the chain itself, loudly."""
+    registry = registry_of(*(record("t", index, checked_hours_ago=30) for index in range(40)))
+    queue, continuations = FakeCheckQueue(), FakeContinuations()
+    service = sweep(registry, queue, continuations, hours=20)
+    deadline.start(Context(STEP_WORST_SECONDS + deadline.ANSWER_RESERVE_SECONDS - 0.1))
+    last = Due("t", f"conn_{5:032x}")
+
+    assert service.sweep(last, hop=MAX_HOPS - 1) == SweepResult(queued=0, continued=True)
+    assert continuations.hops == [MAX_HOPS]
+    assert service.sweep(last, hop=MAX_HOPS) == SweepResult(queued=0, continued=False, cut=True)
+    assert continuations.hops == [MAX_HOPS]
 
 
 class ShortOfTimeAfter(FakeCheckQueue):
