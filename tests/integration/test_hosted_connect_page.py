@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from local.stack.backends import DEMO_ACCOUNTS, local_client
 from tests.integration.test_connect_page import CHROMIUM, CHROMIUM_ARGS, screenshot
 from tests.support import canary
-from tests.support.stack import local_run, local_tool
+from tests.support.stack import local_run, local_tool, user_jwt
 
 pytestmark = pytest.mark.integration
 EMBEDDER = "https://embedder.example"  # the session allows it
@@ -87,6 +88,12 @@ def test_a_connect_link_names_the_tenant_and_links_the_demo_account(
     expect(page.locator("#outcome.ok")).to_contain_text(company_name)
     expect(page.locator("#outcome.ok")).to_contain_text("…" + token[-4:])
     screenshot(page, "hosted-1-connected")
+    listed = requests.get(
+        f"{running['url']}/connections",
+        headers={"authorization": f"Bearer {user_jwt('hosted-tenant-1')}"},
+        timeout=30,
+    ).json()
+    assert [c["company"]["name"] for c in listed["connections"]] == [company_name], "in the tenant's list"
 
     page.reload()  # the fragment is gone: the page has no session any more
     expect(page.locator("#outcome")).to_have_attribute("data-code", "session_invalid")

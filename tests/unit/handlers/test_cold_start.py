@@ -21,6 +21,7 @@ ENVIRONMENT = {
     "MAC_KEY_ID": "arn:aws:kms:eu-west-1:123456789012:key/import-only-mac",
     "CONNECTIONS_TABLE": "import-only",
     "ATTEMPTS_TABLE": "import-only-attempts",
+    "SESSIONS_TABLE": "import-only-sessions",
     "SECRET_READER_ARNS": "arn:aws:iam::123456789012:role/import-only-check",
     "CHECK_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/import-only",
     "SWEEP_QUEUE_URL": "https://sqs.eu-west-1.amazonaws.com/123456789012/import-only-sweep",
