@@ -118,10 +118,8 @@ def handler_and_floor(
         for kind, results in runs.items():
             results.append(probe(environment, kind, mode, links, python=python))
     handler, floor = medians(runs["handler"]), medians(runs["floor"])
-    ratios = [
-        pair[0]["first_answer_seconds"] / pair[1]["first_answer_seconds"]
-        for pair in zip(runs["handler"], runs["floor"], strict=True)
-    ]
+    timing = "first_answer_seconds" if mode == "cold" else "wall_per_link"
+    ratios = [mine[timing] / bare[timing] for mine, bare in zip(runs["handler"], runs["floor"], strict=True)]
     handler["paired_ratio"], handler["paired_ratio_iqr"] = median_and_iqr(ratios)
     return handler, floor
 

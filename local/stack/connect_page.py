@@ -8,10 +8,10 @@ from pathlib import Path
 PAGE_DIR = Path(__file__).resolve().parent / "connect"
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
 }
-FILES = {"/": "index.html", "/connect/connect.css": "connect.css", "/connect/connect.js": "connect.js"}
+# Its stylesheet is the hosted page's (/connect/hosted.css), which the API serves.
+FILES = {"/": "index.html", "/connect/connect.js": "connect.js"}
 
 
 def api_origin(port: int) -> str:

@@ -27,21 +27,23 @@ def running() -> Iterator[dict[str, str]]:
         yield endpoints
 
 
-def link_all_at_once(url: str, tenants: list[str]) -> list[requests.Response]:
+def all_at_once(authorizations: list[str], url: str) -> list[requests.Response]:
+    """The demo account's link POSTed to `url` once per Authorization value, all released together."""
     token, region, _, _ = DEMO_ACCOUNTS[0]
-    barrier = threading.Barrier(len(tenants))
+    barrier = threading.Barrier(len(authorizations))
 
-    def link(tenant: str) -> requests.Response:
+    def post(authorization: str) -> requests.Response:
         barrier.wait()
         return requests.post(
-            f"{url}/connections",
-            json={"token": token, "region": region},
-            headers={"Authorization": f"Bearer {user_jwt(tenant)}"},
-            timeout=60,
+            url, json={"token": token, "region": region}, headers={"Authorization": authorization}, timeout=60
         )
 
-    with ThreadPoolExecutor(len(tenants)) as pool:
-        return list(pool.map(link, tenants))
+    with ThreadPoolExecutor(len(authorizations)) as pool:
+        return list(pool.map(post, authorizations))
+
+
+def link_all_at_once(url: str, tenants: list[str]) -> list[requests.Response]:
+    return all_at_once([f"Bearer {user_jwt(tenant)}" for tenant in tenants], f"{url}/connections")
 
 
 def secret_names(aws: str, tenant_prefix: str) -> list[str]:
@@ -79,18 +81,8 @@ def test_of_32_simultaneous_completions_of_one_connect_session_exactly_one_links
     credentials = {"access_key": "testing", "secret_key": "testing", "region": LOCAL_REGION}
     minted = requests.post(url, data=body, headers=sign("POST", url, body, **credentials), timeout=60).json()
     canary.register(minted["token"])
-    token, region, _, _ = DEMO_ACCOUNTS[0]
-    barrier = threading.Barrier(SIMULTANEOUS)
-
-    def complete(_: int) -> int:
-        barrier.wait()
-        return requests.post(
-            f"{running['url']}/connect/session/link",
-            json={"token": token, "region": region},
-            headers={"Authorization": f"ConnectSession {minted['token']}"},
-            timeout=60,
-        ).status_code
-
-    with ThreadPoolExecutor(SIMULTANEOUS) as pool:
-        statuses = Counter(pool.map(complete, range(SIMULTANEOUS)))
+    answers = all_at_once(
+        [f"ConnectSession {minted['token']}"] * SIMULTANEOUS, f"{running['url']}/connect/session/link"
+    )
+    statuses = Counter(answer.status_code for answer in answers)
     assert statuses == {201: 1, 410: SIMULTANEOUS - 1}

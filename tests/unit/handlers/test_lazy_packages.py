@@ -70,7 +70,8 @@ import json, sys
 from sesame_link.handlers.cold_start import lazy_package
 lazy = lazy_package("fakepowertools.handlers")
 import fakepowertools.handlers as handlers
-print(json.dumps({"lazy": lazy, "real": "__getattr__" not in vars(handlers), "value": handlers.Resolver.__name__}))
+real = "__getattr__" not in vars(handlers)
+print(json.dumps({"lazy": lazy, "real": real, "value": handlers.Resolver.__name__}))
 """
 
 
