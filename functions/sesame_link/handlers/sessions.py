@@ -125,7 +125,7 @@ def session_routes(
         },
     )
     def page_session() -> Response[str]:
-        session = sessions.open(session_token(), browser())
+        session = sessions.open(session_token(), browser()).session
         page = SessionPage(
             session_id=session.session_id,
             tenant_name=session.tenant_name,
@@ -152,11 +152,11 @@ def session_routes(
         session: ConnectSession | None = None
         region = None
         try:
-            token, caller = session_token(), browser()
-            session = sessions.open(token, caller)
+            opened = sessions.open(session_token(), browser())
+            session = opened.session
             request = validated_body(router.current_event, LinkRequest)
             region = request.region
-            session, result = sessions.link(token, caller, request)
+            result = sessions.link(opened, request)
         except errors.LinkError as exc:
             report_failed(exc, session.tenant if session else None, region, request_id)
             raise

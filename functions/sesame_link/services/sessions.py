@@ -41,6 +41,12 @@ class Caller:
 
 
 @dataclass(frozen=True)
+class OpenSession:
+    session: ConnectSession
+    key: str  # its token's keyed hash, which names it in the store
+
+
+@dataclass(frozen=True)
 class Minted:
     session: ConnectSession
     token: str
@@ -108,17 +114,24 @@ class ConnectSessionService:
             raise errors.RouteNotFound("No such connect session.")
         self._store.revoke(found[1])
 
-    def open(self, token: str | None, caller: Caller) -> ConnectSession:
-        """The session a page shows: known, called from an origin it allows, still open."""
-        session, _ = self._usable(token, caller)
-        return session
+    def open(self, token: str | None, caller: Caller) -> OpenSession:
+        """The session a token names: known, called from an origin it allows, still open."""
+        if token is None or not _TOKEN_SHAPE.fullmatch(token):
+            raise errors.SessionInvalid()
+        key = self._key(token)
+        session = self._store.find(key)
+        if session is None:
+            raise errors.SessionInvalid()
+        if caller.origin is not None and caller.origin not in {caller.page_origin, *session.allowed_origins}:
+            raise errors.OriginNotAllowed("This origin may not use the connect session.")
+        if session.status(self._clock()) != "open":
+            raise errors.SessionExpired()
+        return OpenSession(session, key)
 
-    def link(
-        self, token: str | None, caller: Caller, request: LinkRequest
-    ) -> tuple[ConnectSession, LinkResult]:
-        """One completion: the session is claimed first (of simultaneous ones exactly one goes
-        on), then linked for its tenant, then completed or released."""
-        session, key = self._usable(token, caller)
+    def link(self, opened: OpenSession, request: LinkRequest) -> LinkResult:
+        """One completion of a session `open` gave: it is claimed first (of simultaneous ones
+        exactly one goes on), then linked for its tenant, then completed or released."""
+        session, key = opened.session, opened.key
         now = self._clock()
         if not self._store.claim(key, now, now + timedelta(seconds=CLAIM_SECONDS)):
             raise errors.SessionExpired()
@@ -131,20 +144,7 @@ class ConnectSessionService:
             self._store.release(key, failed=False)
             raise
         self._store.complete(key, result.connection.connection_id, self._clock())
-        return session, result
-
-    def _usable(self, token: str | None, caller: Caller) -> tuple[ConnectSession, str]:
-        if token is None or not _TOKEN_SHAPE.fullmatch(token):
-            raise errors.SessionInvalid()
-        key = self._key(token)
-        session = self._store.find(key)
-        if session is None:
-            raise errors.SessionInvalid()
-        if caller.origin is not None and caller.origin not in {caller.page_origin, *session.allowed_origins}:
-            raise errors.OriginNotAllowed("This origin may not use the connect session.")
-        if session.status(self._clock()) != "open":
-            raise errors.SessionExpired()
-        return session, key
+        return result
 
     def _key(self, token: str) -> str:
         return self._keyed_hash.digest("connect-session", token).hex()
