@@ -14,6 +14,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from local.stack.backends import FAKE_AWS_CREDENTIALS, LOCAL_REGION
+
 SERVICE = "execute-api"
 MAX_CLOCK_SKEW_SECONDS = 300
 _AUTHORIZATION = re.compile(
@@ -31,6 +33,18 @@ def sign(
     )
     SigV4Auth(Credentials(access_key, secret_key), SERVICE, region).add_auth(request)
     return dict(request.headers.items())
+
+
+def sign_as_local_backend(method: str, url: str, body: bytes = b"") -> dict[str, str]:
+    """`sign` with the local stack's credentials: what a product's backend sends to `make run`."""
+    return sign(
+        method,
+        url,
+        body,
+        access_key=FAKE_AWS_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        secret_key=FAKE_AWS_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region=LOCAL_REGION,
+    )
 
 
 def verified_key(  # noqa: PLR0917 - one argument per part of the request

@@ -10,8 +10,8 @@ import sys
 
 import requests
 
-from local.stack.backends import FAKE_AWS_CREDENTIALS, LOCAL_REGION, LocalStack
-from local.stack.sigv4 import sign
+from local.stack.backends import LocalStack
+from local.stack.sigv4 import sign_as_local_backend
 
 
 def main() -> None:
@@ -32,15 +32,7 @@ def main() -> None:
         mint["allowed_origins"] = arguments.allowed_origin
     body = json.dumps(mint).encode()
     url = f"{api}/connect-sessions"
-    headers = sign(
-        "POST",
-        url,
-        body,
-        access_key=FAKE_AWS_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        secret_key=FAKE_AWS_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region=LOCAL_REGION,
-    )
-    answer = requests.post(url, data=body, headers=headers, timeout=30)
+    answer = requests.post(url, data=body, headers=sign_as_local_backend("POST", url, body), timeout=30)
     if answer.status_code != 201:
         sys.exit(f"the mint failed: {answer.status_code} {answer.text}")
     minted = answer.json()

@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from local.stack.backends import DEMO_ACCOUNTS, LOCAL_REGION, local_client
-from local.stack.sigv4 import sign
+from local.stack.backends import DEMO_ACCOUNTS, local_client
+from local.stack.sigv4 import sign_as_local_backend
 from tests.support import canary
 from tests.support.stack import SECRET_PREFIX, local_run, user_jwt
 
@@ -78,8 +78,9 @@ def test_of_32_simultaneous_completions_of_one_connect_session_exactly_one_links
     environments race for it, and exactly one wins (DESIGN.md, "Linking methods")."""
     url = f"{running['url']}/connect-sessions"
     body = json.dumps({"tenant_id": "session-race", "tenant_name": "Race Corp"}).encode()
-    credentials = {"access_key": "testing", "secret_key": "testing", "region": LOCAL_REGION}
-    minted = requests.post(url, data=body, headers=sign("POST", url, body, **credentials), timeout=60).json()
+    minted = requests.post(
+        url, data=body, headers=sign_as_local_backend("POST", url, body), timeout=60
+    ).json()
     canary.register(minted["token"])
     answers = all_at_once(
         [f"ConnectSession {minted['token']}"] * SIMULTANEOUS, f"{running['url']}/connect/session/link"

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import requests
 
-from local.stack.backends import FAKE_AWS_CREDENTIALS, LOCAL_REGION, LocalBackends
+from local.stack.backends import LOCAL_REGION, LocalBackends
 from local.stack.gateway import LocalGateway
-from local.stack.sigv4 import sign
+from local.stack.sigv4 import sign, sign_as_local_backend
 from tests.support import canary
 from tests.support.stack import Account, table_items, user_jwt
 
@@ -23,22 +23,13 @@ pytestmark = pytest.mark.integration
 NewAccount = Callable[..., Account]
 
 
-def signed(method: str, url: str, body: bytes = b"") -> dict[str, str]:
-    return sign(
-        method,
-        url,
-        body,
-        access_key=FAKE_AWS_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        secret_key=FAKE_AWS_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        region=LOCAL_REGION,
-    )
-
-
 def backend(gateway: LocalGateway, method: str, path: str, body: Any = None) -> requests.Response:
     """A call of the product's backend: SigV4, as botocore signs for execute-api."""
     url = f"{gateway.url}{path}"
     data = json.dumps(body).encode() if body is not None else b""
-    return requests.request(method, url, data=data, headers=signed(method, url, data), timeout=30)
+    return requests.request(
+        method, url, data=data, headers=sign_as_local_backend(method, url, data), timeout=30
+    )
 
 
 def mint(gateway: LocalGateway, tenant: str, **fields: Any) -> dict[str, Any]:
@@ -99,12 +90,17 @@ def test_the_backend_routes_take_only_a_good_signature(gateway: LocalGateway, te
     unsigned = requests.post(url, data=body, headers={"content-type": "application/json"}, timeout=30)
     assert unsigned.status_code == 403
     tampered = requests.post(
-        url, data=body.replace(b"Acme", b"Evil"), headers=signed("POST", url, body), timeout=30
+        url, data=body.replace(b"Acme", b"Evil"), headers=sign_as_local_backend("POST", url, body), timeout=30
     )
     assert tampered.status_code == 403
     other_key = sign("POST", url, body, access_key="someone", secret_key="else", region=LOCAL_REGION)
     assert requests.post(url, data=body, headers=other_key, timeout=30).status_code == 403
-    assert requests.post(url, data=body, headers=signed("POST", url, body), timeout=30).status_code == 201
+    assert (
+        requests.post(
+            url, data=body, headers=sign_as_local_backend("POST", url, body), timeout=30
+        ).status_code
+        == 201
+    )
 
 
 def test_a_mint_whose_event_names_no_iam_caller_is_refused(api: Callable[..., Any], tenant: str) -> None:

@@ -15,9 +15,8 @@ import requests
 import schemathesis
 from schemathesis.checks import positive_data_acceptance
 
-from local.stack.backends import LOCAL_REGION
 from local.stack.gateway import LocalGateway
-from local.stack.sigv4 import sign
+from local.stack.sigv4 import sign_as_local_backend
 from tests.support.stack import user_jwt
 
 pytestmark = pytest.mark.integration
@@ -65,16 +64,7 @@ class SignedForTheBackendRoutes(requests.auth.AuthBase):
         if given and urlsplit(request.url or "").path.startswith("/connect-sessions"):
             body = request.body.encode() if isinstance(request.body, str) else (request.body or b"")
             request.headers.pop("Authorization", None)
-            request.headers.update(
-                sign(
-                    request.method or "GET",
-                    request.url or "",
-                    body,
-                    access_key="testing",
-                    secret_key="testing",
-                    region=LOCAL_REGION,
-                )
-            )
+            request.headers.update(sign_as_local_backend(request.method or "GET", request.url or "", body))
         return request
 
 
