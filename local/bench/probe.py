@@ -1,9 +1,11 @@
 """One measurement, in a fresh process (`local/bench/bench.py` drives it). The first lines run before
 any import on purpose: a cold start counts every import.
 
-  handler|floor cold N     serve N links after a cold start; print the time to the first answer
-  handler|floor warm N     serve N links in a warm process; print per-link wall and CPU time, peak RSS
+  handler|floor|peer cold N  serve N links after a cold start; print the time to the first answer
+                           (floor: the bare I/O; peer: the same I/O behind Powertools' resolver)
+  handler|floor|peer warm N  serve N links in a warm process; print per-link wall and CPU time, peak RSS
   function ID cold ARG     another function's import + first invocation (ARG: its input, see below)
+  function-floor ID cold ARG  the same invocation's I/O, bare (FLOORS)
   modules HANDLER          the modules of the card's libraries (Powertools, pydantic) its import loads
   libraries FILE           the import of those modules (listed in FILE), after the floor's imports
   costs N                  Sesame requests and AWS calls per operation; the sweep over N due connections
@@ -103,12 +105,12 @@ def handler_link() -> Callable[[str], int]:
     )
 
 
-def floor_link() -> Callable[[str], int]:
-    """The physical floor: the same I/O as a link, with only json, hmac, boto3 and requests: an
-    attempt reserved from the tenant's budget; the Sesame check; the tenant's connections counted
-    against the cap; once per process the keyed hash's root key; the secret (looked up, then
-    created, its version named by the keyed hash, its resource policy written); the registry
-    entry; the attempt given back."""
+def link_io() -> Callable[[str, str, str], dict[str, str]]:
+    """The physical floor of a link, with only json, hmac, boto3 and requests: an attempt reserved
+    from the tenant's budget; the Sesame check; the tenant's connections counted against the cap;
+    once per process the keyed hash's root key; the secret (looked up, then created, its version
+    named by the keyed hash, its resource policy written); the registry entry; the attempt given
+    back. Answers the Sesame company."""
     import hashlib  # noqa: PLC0415
     import hmac  # noqa: PLC0415
 
@@ -117,7 +119,6 @@ def floor_link() -> Callable[[str], int]:
 
     session = requests.Session()
     secrets, kms, dynamodb = (boto3.client(service) for service in ("secretsmanager", "kms", "dynamodb"))
-    url = os.environ["SESAME_API_URL"].format(region="eu1") + "/core/v3/info"
     key, prefix, table, attempts = (
         os.environ["KMS_KEY_ID"],
         os.environ["SECRET_PREFIX"],
@@ -136,13 +137,11 @@ def floor_link() -> Callable[[str], int]:
             ExpressionAttributeValues={":change": {"N": change}, ":bound": {"N": bound}},
         )
 
-    def link(tenant: str) -> int:
+    def link(tenant: str, token: str, region: str) -> dict[str, str]:
         budget(tenant, "1", "attribute_not_exists(day_attempts) OR day_attempts < :bound", "20")
-        company = session.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).json()["data"][
-            "company"
-        ]
+        company: dict[str, str] = sesame_info(session, token, region)
         value = json.dumps(
-            {"token": TOKEN, "region": "eu1", "company_id": company["id"], "company_name": company["name"]}
+            {"token": token, "region": region, "company_id": company["id"], "company_name": company["name"]}
         )
         if not root:
             root.append(
@@ -163,7 +162,7 @@ def floor_link() -> Callable[[str], int]:
             secrets.describe_secret(SecretId=name)
         except secrets.exceptions.ResourceNotFoundException:
             version = hmac.new(root[0], value.encode(), hashlib.sha256).hexdigest()
-            tags = {"tenant": tenant, "provider": "sesame_hr", "region": "eu1", "company": company["id"]}
+            tags = {"tenant": tenant, "provider": "sesame_hr", "region": region, "company": company["id"]}
             secrets.create_secret(
                 Name=name,
                 SecretString=value,
@@ -176,8 +175,8 @@ def floor_link() -> Callable[[str], int]:
         # The registry entry a link writes, as the service writes it (the emulator parses it).
         now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         values = {
-            **{"region": "eu1", "company_id": company["id"], "company_name": company["name"]},
-            **{"token_hint": TOKEN[-4:], "secret_arn": name, "status": "active"},
+            **{"region": region, "company_id": company["id"], "company_name": company["name"]},
+            **{"token_hint": token[-4:], "secret_arn": name, "status": "active"},
             **{"checked_at": now, "linked_at": now, "linked_order": now},
         }
         dynamodb.update_item(
@@ -192,13 +191,60 @@ def floor_link() -> Callable[[str], int]:
             ReturnValues="ALL_OLD",
         )
         budget(tenant, "-1", "day_attempts > :bound", "0")
-        return 201
+        return company
 
     return link
 
 
+def sesame_info(session: Any, token: str, region: str) -> dict[str, str]:
+    url = os.environ["SESAME_API_URL"].format(region=region) + "/core/v3/info"
+    answer = session.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    company: dict[str, str] = answer.json()["data"]["company"]
+    return company
+
+
+def floor_link() -> Callable[[str], int]:
+    link = link_io()
+    return lambda tenant: (link(tenant, TOKEN, "eu1"), 201)[1]
+
+
+def peer_link() -> Callable[[str], int]:
+    """The Powertools peer: the floor's I/O in a handler as a competent user of the card's
+    libraries writes it, after Powertools' own examples: the same resolver
+    (APIGatewayHttpResolver), the body read into a pydantic model, the tenant from the JWT."""
+    from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: PLC0415
+    from pydantic import BaseModel, Field  # noqa: PLC0415
+
+    class LinkBody(BaseModel):
+        token: str = Field(min_length=20, max_length=256)
+        region: str = Field(pattern=r"^[a-z]{2}[0-9]$")
+
+    app = APIGatewayHttpResolver()
+    link = link_io()
+
+    @app.post("/connections")
+    def create_connection() -> tuple[dict[str, str], int]:
+        body = LinkBody.model_validate_json(app.current_event.body or "")
+        tenant = app.current_event.request_context.authorizer.jwt_claim["sub"]
+        company = link(tenant, body.token, body.region)
+        answer = {"connection_id": company["id"], "company": company["name"], "token": f"…{body.token[-4:]}"}
+        return answer, 201
+
+    body = json.dumps({"token": TOKEN, "region": "eu1"})
+    return lambda tenant: int(
+        app.resolve(http_event("POST", "/connections", tenant, body), Context())["statusCode"]
+    )
+
+
+LINKS: dict[str, Callable[[], Callable[[str], int]]] = {
+    "handler": handler_link,
+    "floor": floor_link,
+    "peer": peer_link,
+}
+
+
 def links(kind: str, mode: str, count: int) -> None:
-    link = handler_link() if kind == "handler" else floor_link()
+    link = LINKS[kind]()
     tenants = [f"bench-{uuid.uuid4().hex[:12]}" for _ in range(count)]
     if mode == "cold":
         status = link(tenants[0])
@@ -241,10 +287,106 @@ FUNCTIONS: dict[str, tuple[str, Callable[[str], dict[str, Any]]]] = {
 }
 
 
-def function_cold(logical_id: str, argument: str) -> None:
+def provisioning_floor() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The floor of the provisioning function: each record's body parsed, then a link's I/O."""
+    link = link_io()
+
+    def handle(event: dict[str, Any]) -> dict[str, Any]:
+        for record in event["Records"]:
+            detail = json.loads(record["body"])["detail"]
+            link(detail["tenant_id"], detail["token"], detail["region"])
+        return {"batchItemFailures": []}
+
+    return handle
+
+
+def check_floor() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The floor of a queued check: the registry entry read, the secret read, the Sesame check,
+    the verdict written on the condition that the entry is still the one read."""
+    import boto3  # noqa: PLC0415
+    import requests  # noqa: PLC0415
+
+    session = requests.Session()
+    secrets, dynamodb = boto3.client("secretsmanager"), boto3.client("dynamodb")
+    table = os.environ["CONNECTIONS_TABLE"]
+
+    def handle(event: dict[str, Any]) -> dict[str, Any]:
+        for record in event["Records"]:
+            message = json.loads(record["body"])
+            key = {"tenant": {"S": message["tenant_id"]}, "connection_id": {"S": message["connection_id"]}}
+            entry = dynamodb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+            secret = secrets.get_secret_value(SecretId=entry["secret_arn"]["S"], VersionStage="AWSCURRENT")
+            credential = json.loads(secret["SecretString"])
+            sesame_info(session, credential["token"], credential["region"])
+            dynamodb.update_item(
+                TableName=table,
+                Key=key,
+                UpdateExpression="SET #status = :status, checked_at = :checked_at REMOVE status_reason",
+                ConditionExpression="attribute_exists(connection_id) AND linked_at = :linked_at",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":status": {"S": "active"},
+                    ":checked_at": {"S": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
+                    ":linked_at": entry["linked_at"],
+                },
+            )
+        return {"batchItemFailures": []}
+
+    return handle
+
+
+def sweep_floor() -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The floor of a sweep: the registry scanned by pages for entries checked before the cutoff,
+    each page's due entries queued for a check, ten a call."""
+    import boto3  # noqa: PLC0415
+
+    dynamodb, sqs = boto3.client("dynamodb"), boto3.client("sqs")
+    table, queue = os.environ["CONNECTIONS_TABLE"], os.environ["CHECK_QUEUE_URL"]
+    max_age = float(os.environ["HEALTH_CHECK_MAX_AGE_HOURS"]) * 3600
+
+    def handle(event: dict[str, Any]) -> dict[str, Any]:
+        cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - max_age))
+        scan: dict[str, Any] = {
+            "TableName": table,
+            "ProjectionExpression": "tenant, connection_id",
+            "FilterExpression": "checked_at < :cutoff",
+            "ExpressionAttributeValues": {":cutoff": {"S": cutoff}},
+            "Limit": 500,
+        }
+        queued = 0
+        while True:
+            page = dynamodb.scan(**scan)
+            due = [
+                json.dumps({"tenant_id": item["tenant"]["S"], "connection_id": item["connection_id"]["S"]})
+                for item in page.get("Items", [])
+            ]
+            for start in range(0, len(due), 10):
+                batch = due[start : start + 10]
+                entries = [{"Id": str(n), "MessageBody": body} for n, body in enumerate(batch)]
+                sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+            queued += len(due)
+            if "LastEvaluatedKey" not in page:
+                return {"queued": queued}
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    return handle
+
+
+FLOORS: dict[str, Callable[[], Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "ProvisioningFunction": provisioning_floor,
+    "CheckFunction": check_floor,
+    "SweepFunction": sweep_floor,
+}
+
+
+def function_cold(kind: str, logical_id: str, argument: str) -> None:
+    """Another function's import + first invocation (kind `function`), or its floor's (`floor`)."""
     module, event_of = FUNCTIONS[logical_id]
-    handler = handler_of(module)
-    answer = handler(event_of(argument), Context())
+    if kind == "function":
+        handler = handler_of(module)
+        answer = handler(event_of(argument), Context())
+    else:
+        answer = FLOORS[logical_id]()(event_of(argument))
     print(json.dumps({"first_answer_seconds": time.perf_counter() - STARTED, "answer": answer}))
 
 
@@ -376,8 +518,8 @@ def seed_due(count: int) -> None:
 
 
 def main() -> None:
-    if sys.argv[1] == "function":
-        function_cold(sys.argv[2], sys.argv[4])
+    if sys.argv[1] in ("function", "function-floor"):
+        function_cold(sys.argv[1], sys.argv[2], sys.argv[4])
     elif sys.argv[1] == "costs":
         costs(int(sys.argv[2]))
     elif sys.argv[1] == "modules":
