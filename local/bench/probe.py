@@ -419,13 +419,11 @@ class Meter:
         self.sesame = 0
 
     def install_before_clients(self) -> None:
-        """On the functions' boto3 session, before their clients exist (each copies its hooks)."""
+        """On the functions' botocore session, before their clients exist (each copies its hooks)."""
         sys.path.insert(0, os.environ["BENCH_CODE_DIR"])
         from sesame_link.adapters import aws  # noqa: PLC0415
 
-        aws.session.events.register(
-            "before-parameter-build", lambda model, **_: self.aws.update([model.name])
-        )
+        aws.session.register("before-parameter-build", lambda model, **_: self.aws.update([model.name]))
 
     def install_on_sesame(self) -> None:
         from sesame_link.handlers import runtime  # noqa: PLC0415

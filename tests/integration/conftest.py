@@ -53,11 +53,11 @@ def backends() -> Iterator[LocalBackends]:
 
 @pytest.fixture(scope="session")
 def aws_calls() -> AwsCallLog:
-    """Registered on the functions' boto3 session before any of their clients is built."""
+    """Registered on the functions' botocore session before any of their clients is built."""
     from sesame_link.adapters import aws  # noqa: PLC0415 - the module the handlers import too
 
     log = AwsCallLog()
-    aws.session.events.register("before-parameter-build", log.record)
+    aws.session.register("before-parameter-build", log.record)
     return log
 
 

@@ -36,9 +36,11 @@ package = sys.argv[3]
 files = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
 loaded = [f for f in files if f.startswith(package) and f.endswith(".py")]
 compiled = [f for f in loaded if os.path.exists(importlib.util.cache_from_source(f))]
+unused = [name for name in ("boto3", "s3transfer", "multiprocessing") if name in sys.modules]
 import boto3, botocore, requests
 sdk = {m.__name__: [m.__version__, m.__file__.startswith(package)] for m in (boto3, botocore, requests)}
-print(json.dumps({"answer": answer, "loaded": len(loaded), "compiled": len(compiled), "sdk": sdk}))
+print(json.dumps({"answer": answer, "loaded": len(loaded), "compiled": len(compiled), "sdk": sdk,
+                  "unused": unused}))
 """
 
 
@@ -121,6 +123,8 @@ def test_every_handler_runs_from_the_package_alone_on_its_own_sdk(
     assert answered(result["answer"]), result["answer"]
     assert result["loaded"] > 100
     assert result["compiled"] == result["loaded"]
+    # botocore's session, not boto3's: importing boto3 brings s3transfer, ~100 ms (adapters/aws.py)
+    assert result["unused"] == []
     assert result["sdk"] == {
         "boto3": [PINNED["boto3"], True],
         "botocore": [PINNED["botocore"], True],

@@ -1,11 +1,16 @@
-"""AWS clients from one boto3 session, every call bounded by the invocation's deadline, and the one
-place that says which AWS failures are worth retrying."""
+"""AWS clients from one botocore session, every call bounded by the invocation's deadline, and the
+one place that says which AWS failures are worth retrying.
+
+The clients come from botocore's session, the one boto3's wraps: a boto3 client is a botocore
+client, but importing boto3 imports s3transfer (and with it multiprocessing, concurrent.futures,
+zipfile), about 100 ms of a 3.13 cold start on the bench's machine (issue 21) for nothing these
+functions use."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as AwsConnectionError
@@ -58,7 +63,7 @@ RETRYABLE_CODES = frozenset(
     }
 )
 
-session = boto3.session.Session()
+session = botocore.session.Session()
 
 
 class NoTimeLeft(BotoCoreError):
@@ -67,7 +72,7 @@ class NoTimeLeft(BotoCoreError):
 
 def client(service: str, config: Config = CONFIG) -> Any:
     """A client whose every attempt (retries included) is refused when it could outlive the deadline."""
-    created = session.client(service, config=config)  # type: ignore[call-overload]
+    created = session.create_client(service, config=config)
     created.meta.events.register("before-send", _refuse_without_time)
     return created
 
