@@ -333,7 +333,8 @@ def table(figures: dict[str, float], smoke: bool) -> str:
             "",
         ),
         (
-            "Over the floor: the rest (own code, first use, less what pausing the collector saves)",
+            "Over the floor: the rest (own code, first use; less what pausing the collector and not"
+            " importing boto3 save)",
             f"{figures['cold_start_rest_ms']:.0f} ms",
             "",
             "",
