@@ -133,14 +133,15 @@ def paired(mine: list[dict[str, Any]], other: list[dict[str, Any]], timing: str)
 def links_against_floor_and_peer(
     repetitions: int, environment: dict[str, str], mode: str, links: int, python: str
 ) -> dict[str, dict[str, float]]:
-    """Medians for the handler, the floor and the Powertools peer, with the handler's paired
-    ratios to each (`ratio_to_floor`, `ratio_to_peer` and their `_iqr`, by first answer when
-    cold, by wall time per link when warm)."""
-    kinds = ("handler", "floor", "peer")
+    """Medians for the handler, the floor and the Powertools peer (cold: also the floor on
+    botocore's session, which imports no boto3, as the functions do), with the handler's paired
+    ratios to each (`ratio_to_floor`, `ratio_to_peer`, `ratio_to_botocore-floor` and their
+    `_iqr`, by first answer when cold, by wall time per link when warm)."""
+    kinds = ("handler", "floor", "peer", *(("botocore-floor",) if mode == "cold" else ()))
     runs = interleaved(repetitions, {kind: (kind, mode, links) for kind in kinds}, environment, python)
     figures = {kind: medians(runs[kind]) for kind in kinds}
     timing = "first_answer_seconds" if mode == "cold" else "wall_per_link"
-    for other in ("floor", "peer"):
+    for other in kinds[1:]:
         ratio, spread = paired(runs["handler"], runs[other], timing)
         figures["handler"][f"ratio_to_{other}"], figures["handler"][f"ratio_to_{other}_iqr"] = ratio, spread
     return figures
@@ -265,6 +266,9 @@ def measure(smoke: bool, probe_python: str) -> tuple[dict[str, float], dict[str,
         "cold_start_ratio_iqr": handler_cold["ratio_to_floor_iqr"],
         "cold_start_ratio_to_peer": handler_cold["ratio_to_peer"],
         "cold_start_ratio_to_peer_iqr": handler_cold["ratio_to_peer_iqr"],
+        "botocore_floor_cold_start_ms": cold["botocore-floor"]["first_answer_seconds"] * 1000,
+        "cold_start_ratio_to_botocore_floor": handler_cold["ratio_to_botocore-floor"],
+        "cold_start_ratio_to_botocore_floor_iqr": handler_cold["ratio_to_botocore-floor_iqr"],
         "library_import_ms": libraries * 1000,
         "cold_start_rest_ms": (
             handler_cold["first_answer_seconds"] - floor_cold["first_answer_seconds"] - libraries
@@ -324,6 +328,11 @@ def table(figures: dict[str, float], smoke: bool) -> str:
         ),
         ratio_row("Cold start vs the floor", "cold_start_ratio"),
         ratio_row("Cold start vs the Powertools peer", "cold_start_ratio_to_peer"),
+        ratio_row(
+            f"Cold start vs the floor on botocore's session, no boto3 import, as the functions"
+            f" (informative; {figures['botocore_floor_cold_start_ms']:.0f} ms)",
+            "cold_start_ratio_to_botocore_floor",
+        ),
         (
             "Over the floor: importing the card's libraries alone (Powertools, pydantic)",
             f"{figures['library_import_ms']:.0f} ms"

@@ -2,7 +2,8 @@
 any import on purpose: a cold start counts every import.
 
   handler|floor|peer cold N  serve N links after a cold start; print the time to the first answer
-                           (floor: the bare I/O; peer: the same I/O behind Powertools' resolver)
+                           (floor: the bare I/O; peer: the same I/O behind Powertools' resolver;
+                           botocore-floor: the floor's I/O on botocore's session, no boto3 import)
   handler|floor|peer warm N  serve N links in a warm process; print per-link wall and CPU time, peak RSS
   function ID cold ARG     another function's import + first invocation (ARG: its input, see below)
   function-floor ID cold ARG  the same invocation's I/O, bare (FLOORS)
@@ -105,8 +106,9 @@ def handler_link() -> Callable[[str], int]:
     )
 
 
-def link_io() -> Callable[[str, str, str], dict[str, str]]:
-    """The physical floor of a link, with only json, hmac, boto3 and requests: an attempt reserved
+def link_io(sdk: str = "boto3") -> Callable[[str, str, str], dict[str, str]]:
+    """The physical floor of a link, with only json, hmac, boto3 (or botocore alone: `sdk`, as the
+    functions make their clients) and requests: an attempt reserved
     from the tenant's budget; the Sesame check; the tenant's connections counted against the cap;
     once per process the keyed hash's root key; the secret (looked up, then created, its version
     named by the keyed hash, its resource policy written); the registry entry; the attempt given
@@ -114,11 +116,11 @@ def link_io() -> Callable[[str, str, str], dict[str, str]]:
     import hashlib  # noqa: PLC0415
     import hmac  # noqa: PLC0415
 
-    import boto3  # noqa: PLC0415
     import requests  # noqa: PLC0415
 
     session = requests.Session()
-    secrets, kms, dynamodb = (boto3.client(service) for service in ("secretsmanager", "kms", "dynamodb"))
+    client = sdk_clients(sdk)
+    secrets, kms, dynamodb = (client(service) for service in ("secretsmanager", "kms", "dynamodb"))
     key, prefix, table, attempts = (
         os.environ["KMS_KEY_ID"],
         os.environ["SECRET_PREFIX"],
@@ -203,8 +205,18 @@ def sesame_info(session: Any, token: str, region: str) -> dict[str, str]:
     return company
 
 
-def floor_link() -> Callable[[str], int]:
-    link = link_io()
+def sdk_clients(sdk: str) -> Callable[[str], Any]:
+    if sdk == "botocore":
+        import botocore.session  # noqa: PLC0415
+
+        return botocore.session.Session().create_client
+    import boto3  # noqa: PLC0415
+
+    return boto3.client
+
+
+def floor_link(sdk: str = "boto3") -> Callable[[str], int]:
+    link = link_io(sdk)
     return lambda tenant: (link(tenant, TOKEN, "eu1"), 201)[1]
 
 
@@ -240,6 +252,7 @@ LINKS: dict[str, Callable[[], Callable[[str], int]]] = {
     "handler": handler_link,
     "floor": floor_link,
     "peer": peer_link,
+    "botocore-floor": lambda: floor_link("botocore"),
 }
 
 
