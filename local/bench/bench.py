@@ -42,6 +42,7 @@ GOALS = {  # figure -> the most it may be
     "peak_rss_mb": 100.0,
     "package_mb": 8.0,
 }
+RATIO_NAMES = {"cold": "cold_start_ratio", "warm": "warm_ratio"}  # the goals' names
 OTHER_FUNCTIONS = ("ProvisioningFunction", "CheckFunction", "SweepFunction")
 
 
@@ -145,15 +146,18 @@ def links_against_floor_and_peer(
     repetitions: int, environment: dict[str, str], mode: str, links: int, python: str
 ) -> dict[str, dict[str, float]]:
     """Medians for the handler, the floor and the Powertools peer (cold: also the floor on
-    botocore's session, which imports no boto3, as the functions do), with the handler's paired
-    ratios to each (`ratio_to_floor`, `ratio_to_peer`, `ratio_to_botocore-floor` and their
-    `_iqr`, by first answer when cold, by wall time per link when warm)."""
+    botocore's session, which imports no boto3, as the functions do), and under `ratios` the
+    handler's paired ratios to each (ratio_figures), named after RATIO_NAMES[mode]: `cold_start_ratio`
+    to the floor, `cold_start_ratio_to_peer`, `cold_start_ratio_to_botocore_floor` (`warm_ratio`,
+    ...); by first answer when cold, by wall time per link when warm."""
     kinds = ("handler", "floor", "peer", *(("botocore-floor",) if mode == "cold" else ()))
     runs = interleaved(repetitions, {kind: (kind, mode, links) for kind in kinds}, environment, python)
     figures = {kind: medians(runs[kind]) for kind in kinds}
     timing = "first_answer_seconds" if mode == "cold" else "wall_per_link"
+    figures["ratios"] = {}
     for other in kinds[1:]:
-        figures["handler"] |= ratio_figures(f"ratio_to_{other}", paired(runs["handler"], runs[other], timing))
+        name = RATIO_NAMES[mode] + ("" if other == "floor" else "_to_" + other.replace("-", "_"))
+        figures["ratios"] |= ratio_figures(name, paired(runs["handler"], runs[other], timing))
     return figures
 
 
@@ -167,14 +171,12 @@ def median_and_iqr(values: list[float]) -> tuple[float, float]:
 def median_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float]:
     """A distribution-free interval for the median: the order statistics k and n + 1 - k, with k
     the largest whose binomial tail leaves at least `confidence` between them (for 21 values the
-    6th and the 16th, 97 %). Timings are skewed and their outliers one-sided, so no normal law."""
+    6th and the 16th, 97 %; too few values for it: all of them). Timings are skewed and their
+    outliers one-sided, so no normal law."""
     ordered, n = sorted(values), len(values)
-    tail, k = 0.0, 0
-    while k < n // 2 and 1 - 2 * (tail + math.comb(n, k) / 2**n) >= confidence:
-        tail += math.comb(n, k) / 2**n
+    k = 1
+    while 1 - 2 * sum(math.comb(n, below) for below in range(k + 1)) / 2**n >= confidence:
         k += 1
-    if k == 0:
-        return ordered[0], ordered[-1]
     return ordered[k - 1], ordered[n - k]
 
 
@@ -263,11 +265,6 @@ def other_cold_starts(repetitions: int, environment: dict[str, str], python: str
     return figures
 
 
-def renamed(figures: dict[str, float], name: str, new_name: str) -> dict[str, float]:
-    """A ratio's figures (ratio_figures) under another name."""
-    return {new_name + key[len(name) :]: value for key, value in figures.items() if key.startswith(name)}
-
-
 def measure(smoke: bool, probe_python: str) -> tuple[dict[str, float], dict[str, Any]]:
     # 21 interleaved cold pairs at least: enough to tell 1.23 from 1.25 (issue 21).
     cold_runs, warm_links, warm_runs, rss_links = (2, 20, 1, 50) if smoke else (21, 200, 5, 1000)
@@ -291,10 +288,8 @@ def measure(smoke: bool, probe_python: str) -> tuple[dict[str, float], dict[str,
         "cold_start_ms": handler_cold["first_answer_seconds"] * 1000,
         "floor_cold_start_ms": floor_cold["first_answer_seconds"] * 1000,
         "peer_cold_start_ms": peer_cold["first_answer_seconds"] * 1000,
-        **renamed(handler_cold, "ratio_to_floor", "cold_start_ratio"),  # the median of the paired ratios
-        **renamed(handler_cold, "ratio_to_peer", "cold_start_ratio_to_peer"),
+        **cold["ratios"],  # the medians of the paired ratios
         "botocore_floor_cold_start_ms": cold["botocore-floor"]["first_answer_seconds"] * 1000,
-        **renamed(handler_cold, "ratio_to_botocore-floor", "cold_start_ratio_to_botocore_floor"),
         "library_import_ms": libraries * 1000,
         "cold_start_rest_ms": (
             handler_cold["first_answer_seconds"] - floor_cold["first_answer_seconds"] - libraries
@@ -305,8 +300,7 @@ def measure(smoke: bool, probe_python: str) -> tuple[dict[str, float], dict[str,
         "floor_warm_link_ms": floor_warm["wall_per_link"] * 1000,
         "floor_warm_link_cpu_ms": floor_warm["cpu_per_link"] * 1000,
         "peer_warm_link_ms": peer_warm["wall_per_link"] * 1000,
-        **renamed(handler_warm, "ratio_to_floor", "warm_ratio"),
-        **renamed(handler_warm, "ratio_to_peer", "warm_ratio_to_peer"),
+        **warm["ratios"],
         "package_sources_cold_start_ms": package_sources * 1000,
         "package_bytecode_cold_start_ms": package_bytecode * 1000,
         "check_ms": check * 1000,
